@@ -1,0 +1,30 @@
+# Glint: `make run` serves on the embedded defaults, `make test` runs every test.
+GO        ?= go
+MODELS    ?= models
+STAMP      = $(MODELS)/face-api/.integrity $(MODELS)/human/.integrity
+
+.PHONY: all build run test test-short bench lint models clean
+
+all: build
+
+$(STAMP): scripts/models.lock scripts/models.sh
+	GLINT_MODELS=$(MODELS) ./scripts/models.sh
+
+models: $(STAMP)
+
+build: $(STAMP)
+	$(GO) build -trimpath -o bin/glint ./cmd/glint
+
+run: build
+	./bin/glint serve
+
+test: $(STAMP)
+	$(GO) vet ./...
+	$(GO) test -count=1 -timeout 20m ./...
+	$(GO) test -count=1 -tags purego ./internal/nn/...
+
+bench: $(STAMP)
+	$(GO) test -run '^$$' -bench . -benchtime 20x ./internal/...
+
+clean:
+	rm -rf bin
