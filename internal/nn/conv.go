@@ -79,9 +79,15 @@ type Conv2D struct {
 	P   ConvParams
 	Act Activation
 
-	filter []float32 // HWIO: [KH][KW][InC][OutC]
+	filter []float32 // HWIO: [KH][KW][InC][OutC]; kept only for tests (keepReference)
 	bias   []float32 // OutC
+	packed *packedB  // filter as B[KH·KW·InC × OutC] for the GEMM
 }
+
+// keepReference keeps each layer's unpacked weights beside the packed ones
+// so that tests can run the reference implementations on them. Models would
+// otherwise hold every weight twice.
+var keepReference = false
 
 // NewConv2D builds a convolution from a filter in TensorFlow's HWIO layout
 // ([KH][KW][InC][OutC]) and an optional bias (nil means zero). The slices
@@ -98,12 +104,42 @@ func NewConv2D(p ConvParams, filter, bias []float32, act Activation) *Conv2D {
 		}
 		copy(b, bias)
 	}
-	return &Conv2D{P: p, Act: act, filter: append([]float32(nil), filter...), bias: b}
+	c := &Conv2D{P: p, Act: act, bias: b, packed: packB(filter, p.KH*p.KW*p.InC, p.OutC, b)}
+	if keepReference {
+		c.filter = append([]float32(nil), filter...)
+	}
+	return c
 }
 
 // Forward applies the convolution to an NHWC tensor.
-func (c *Conv2D) Forward(x *Tensor) *Tensor {
-	return conv2DRef(c.P, c.filter, c.bias, c.Act, x)
+func (c *Conv2D) Forward(x *Tensor) *Tensor { return c.forward(x, kernels) }
+
+// forward is Forward with the kernel set given, so that tests can
+// run every twin through the whole layer.
+func (c *Conv2D) forward(x *Tensor, kern *kernelImpl) *Tensor {
+	p := c.P.norm()
+	n, h, w, ic := x.NHWC()
+	checkData(x, "conv")
+	if ic != p.InC {
+		panic(fmt.Sprintf("nn: conv input has %d channels, want %d", ic, p.InC))
+	}
+	if c.packed == nil || c.packed.k != p.KH*p.KW*p.InC || c.packed.n != p.OutC {
+		panic("nn: Conv2D not built by NewConv2D, or its shape changed since")
+	}
+	oh, ow, pad := p.Geometry(h, w)
+	y := New(n, oh, ow, p.OutC)
+	if len(y.Data) == 0 {
+		return y
+	}
+	a := &aSource{m: n * oh * ow}
+	if p.KH == 1 && p.KW == 1 && oh == h && ow == w && pad == (Padding{}) {
+		// A 1×1 stride-1 convolution is a plain GEMM on the input rows.
+		a.x, a.lda = x.Data, ic
+	} else {
+		a.im = newIm2col(p, x, oh, ow, pad)
+	}
+	gemm(kern, c.packed, a, y.Data, c.Act)
+	return y
 }
 
 // conv2DRef is the direct convolution that the fast paths are tested
@@ -183,9 +219,7 @@ func NewDepthwiseConv2D(p ConvParams, multiplier int, filter, bias []float32, ac
 }
 
 // Forward applies the depthwise convolution to an NHWC tensor.
-func (d *DepthwiseConv2D) Forward(x *Tensor) *Tensor {
-	return depthwiseRef(d.P, d.Multiplier, d.filter, d.bias, d.Act, x)
-}
+func (d *DepthwiseConv2D) Forward(x *Tensor) *Tensor { return d.forward(x, kernels) }
 
 func depthwiseRef(p ConvParams, mult int, filter, bias []float32, act Activation, x *Tensor) *Tensor {
 	n, h, w, ic := x.NHWC()
@@ -232,8 +266,9 @@ type Dense struct {
 	In, Out int
 	Act     Activation
 
-	weights []float32 // [In][Out]
+	weights []float32 // [In][Out]; kept only for tests (keepReference)
 	bias    []float32
+	packed  *packedB // weights as B[In × Out] for the GEMM
 }
 
 // NewDense builds a fully connected layer from weights laid out [In][Out]
@@ -249,12 +284,31 @@ func NewDense(in, out int, weights, bias []float32, act Activation) *Dense {
 		}
 		copy(b, bias)
 	}
-	return &Dense{In: in, Out: out, Act: act, weights: append([]float32(nil), weights...), bias: b}
+	d := &Dense{In: in, Out: out, Act: act, bias: b, packed: packB(weights, in, out, b)}
+	if keepReference {
+		d.weights = append([]float32(nil), weights...)
+	}
+	return d
 }
 
 // Forward applies the layer to every row of x's last dimension.
-func (d *Dense) Forward(x *Tensor) *Tensor {
-	return denseRef(d, x)
+func (d *Dense) Forward(x *Tensor) *Tensor { return d.forward(x, kernels) }
+
+// forward is Forward with the kernel set given.
+func (d *Dense) forward(x *Tensor, kern *kernelImpl) *Tensor {
+	if len(x.Shape) == 0 || x.Shape[len(x.Shape)-1] != d.In {
+		panic(fmt.Sprintf("nn: dense input shape %v, want last dim %d", x.Shape, d.In))
+	}
+	checkData(x, "dense")
+	if d.packed == nil || d.packed.k != d.In || d.packed.n != d.Out {
+		panic("nn: Dense not built by NewDense, or its shape changed since")
+	}
+	shape := append([]int(nil), x.Shape...)
+	shape[len(shape)-1] = d.Out
+	y := New(shape...)
+	rows := numel(x.Shape[:len(x.Shape)-1])
+	gemm(kern, d.packed, &aSource{m: rows, x: x.Data, lda: d.In}, y.Data, d.Act)
+	return y
 }
 
 func denseRef(d *Dense, x *Tensor) *Tensor {

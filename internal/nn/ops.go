@@ -673,7 +673,7 @@ func (op UnaryOp) apply(dst, src []float32) {
 		}
 	case OpAbs:
 		for i, v := range src {
-			dst[i] = float32(math.Abs(float64(v)))
+			dst[i] = math.Float32frombits(math.Float32bits(v) &^ (1 << 31))
 		}
 	case OpSquare:
 		for i, v := range src {

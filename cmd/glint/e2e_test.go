@@ -1,0 +1,211 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"image"
+	"io"
+	"mime/multipart"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+
+	xdraw "golang.org/x/image/draw"
+
+	"github.com/glint-id/glint/internal/face"
+	"github.com/glint-id/glint/internal/imaging"
+	"github.com/glint-id/glint/internal/imaging/imagingtest"
+)
+
+// repoModels is the models folder `make models` fills at the repository
+// root.
+func repoModels(t testing.TB) string {
+	t.Helper()
+	dir, err := filepath.Abs(filepath.Join("..", "..", "models"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "face-api", "sample1.jpg")); err != nil {
+		t.Fatalf("models missing (run `make models`): %v", err)
+	}
+	return dir
+}
+
+// TestGetTokenRealEngine runs get_token through the real serve command and
+// the real face engine on the pinned package's sample photos and on images
+// made here: faces are counted, turned photos found, EXIF obeyed.
+func TestGetTokenRealEngine(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the face engine")
+	}
+	models := repoModels(t)
+	read := func(name string) []byte {
+		b, err := os.ReadFile(filepath.Join(models, "face-api", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	group := read("sample1.jpg") // three faces
+	img, _, err := imaging.Decode(group, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// One face of the group photo, cut out with a margin: a single-face
+	// reference made from the package's photo.
+	single := face.FromImage(img).Crop(face.Rect{X: 330, Y: 260, W: 340, H: 420}).RGBA()
+	singleJPEG := imagingtest.JPEG(t, single)
+	sideways := face.FromImage(single).Rotate(90).RGBA()
+	sidewaysJPEG := imagingtest.JPEG(t, sideways)
+	// EXIF orientation 6 says "turn 90° clockwise to display": store the
+	// face turned 90° counter-clockwise, as a phone held sideways does.
+	exifJPEG := imagingtest.WithExifOrientation(imagingtest.JPEG(t, face.FromImage(single).Rotate(270).RGBA()), 6, false)
+	noFace := imagingtest.JPEG(t, imagingtest.Gradient(400, 300))
+
+	base, key, secret := startServe(t, models)
+	tests := []struct {
+		name   string
+		fields map[string]string
+		files  map[string][]byte
+		status int
+		errMsg string
+	}{
+		{"SingleFace", nil, map[string][]byte{"image_ref1": singleJPEG}, 200, ""},
+		{"TwoReferences", nil, map[string][]byte{"image_ref1": singleJPEG, "image_ref2": singleJPEG}, 200, ""},
+		{"GroupPhoto", nil, map[string][]byte{"image_ref1": group}, 400, "MULTIPLE_FACES:image_ref1"},
+		{"GroupPhotoLargestFace", map[string]string{"fail_when_ref_multiple_faces": "0"}, map[string][]byte{"image_ref1": group}, 200, ""},
+		{"NoFace", nil, map[string][]byte{"image_ref1": noFace}, 400, "NO_FACE_FOUND:image_ref1"},
+		{"NoFaceRef2", nil, map[string][]byte{"image_ref1": singleJPEG, "image_ref2": noFace}, 400, "NO_FACE_FOUND:image_ref2"},
+		{"GroupRef2", nil, map[string][]byte{"image_ref1": singleJPEG, "image_ref2": group}, 400, "MULTIPLE_FACES:image_ref2"},
+		{"SidewaysMultiOriented", map[string]string{"multi_oriented_detection": "1"}, map[string][]byte{"image_ref1": sidewaysJPEG}, 200, ""},
+		{"ExifOrientation", nil, map[string][]byte{"image_ref1": exifJPEG}, 200, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fields := map[string]string{"api_key": key, "api_secret": secret, "comparison_type": "0", "uuid": "u-1",
+				"max_upload_times": "3", "life_time": "60", "biz_no": "b-" + tt.name}
+			for k, v := range tt.fields {
+				fields[k] = v
+			}
+			status, reply := postForm(t, base+"/faceid/lite/raw/get_token", fields, tt.files)
+			if status != tt.status || reply["error_message"] != nilIfEmpty(tt.errMsg) {
+				t.Fatalf("got %d %v, want %d %q", status, reply, tt.status, tt.errMsg)
+			}
+			if reply["biz_no"] != "b-"+tt.name {
+				t.Errorf("biz_no not echoed: %v", reply)
+			}
+			if tt.status == 200 && len(reply["token"].(string)) < 32 {
+				t.Errorf("token %v too short", reply["token"])
+			}
+		})
+	}
+}
+
+func nilIfEmpty(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+// startServe runs `glint serve` in-process on a free loopback port with the
+// real engine and returns its base URL and a fresh key.
+func startServe(t testing.TB, models string) (base, key, secret string) {
+	t.Helper()
+	dir := t.TempDir()
+	env := map[string]string{"GLINT_DATA": dir, "GLINT_MODELS": models, "GLINT_LISTEN": "127.0.0.1:0"}
+	k := mustJSON(t, mustRun(t, env, "keys", "create", "--name", "e2e"))
+	ctx, cancel := context.WithCancel(context.Background())
+	addrc := make(chan net.Addr, 1)
+	done := make(chan error, 1)
+	var logs syncWriter
+	cmd := &ServeCommand{
+		Main:     &Main{Stdout: io.Discard, Stderr: &logs, Getenv: func(k string) string { return env[k] }},
+		onListen: func(a net.Addr) { addrc <- a },
+	}
+	go func() { done <- cmd.Run(ctx, nil) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case <-done:
+		case <-time.After(30 * time.Second):
+			t.Error("serve did not stop")
+		}
+	})
+	select {
+	case a := <-addrc:
+		return "http://" + a.String(), k["api_key"], k["api_secret"]
+	case err := <-done:
+		t.Fatalf("serve exited: %v\n%s", err, logs.String())
+	case <-time.After(60 * time.Second):
+		t.Fatal("serve did not start")
+	}
+	return "", "", ""
+}
+
+func postForm(t testing.TB, url string, fields map[string]string, files map[string][]byte) (int, map[string]any) {
+	t.Helper()
+	var body bytes.Buffer
+	mw := multipart.NewWriter(&body)
+	for k, v := range fields {
+		mw.WriteField(k, v)
+	}
+	for k, v := range files {
+		fw, _ := mw.CreateFormFile(k, k+".jpg")
+		fw.Write(v)
+	}
+	mw.Close()
+	resp, err := http.Post(url, mw.FormDataContentType(), &body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var reply map[string]any
+	if err := json.NewDecoder(resp.Body).Decode(&reply); err != nil {
+		t.Fatalf("status %d, body not JSON: %v", resp.StatusCode, err)
+	}
+	return resp.StatusCode, reply
+}
+
+// BenchmarkGetTokenRealEngine times get_token end to end (HTTP, multipart,
+// decode, detection, landmarks, embedding, storage) for a 2-megapixel
+// single-face JPEG made from the package's sample photo, and reports the
+// median and 95th percentile.
+func BenchmarkGetTokenRealEngine(b *testing.B) {
+	models := repoModels(b)
+	data, err := os.ReadFile(filepath.Join(models, "face-api", "sample1.jpg"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	img, _, err := imaging.Decode(data, 0)
+	if err != nil {
+		b.Fatal(err)
+	}
+	crop := face.FromImage(img).Crop(face.Rect{X: 330, Y: 260, W: 340, H: 420}).RGBA()
+	big := image.NewRGBA(image.Rect(0, 0, 1296, 1600)) // 2.07 MP
+	xdraw.CatmullRom.Scale(big, big.Bounds(), crop, crop.Bounds(), xdraw.Src, nil)
+	jpg := imagingtest.JPEG(b, big)
+
+	base, key, secret := startServe(b, models)
+	fields := map[string]string{"api_key": key, "api_secret": secret, "comparison_type": "0", "uuid": "bench",
+		"max_upload_times": "3", "life_time": "60"}
+	files := map[string][]byte{"image_ref1": jpg}
+	lat := make([]float64, 0, b.N)
+	b.ResetTimer()
+	for range b.N {
+		t0 := time.Now()
+		if status, reply := postForm(b, base+"/faceid/lite/raw/get_token", fields, files); status != 200 {
+			b.Fatalf("get_token: %d %v", status, reply)
+		}
+		lat = append(lat, float64(time.Since(t0).Microseconds())/1000)
+	}
+	b.StopTimer()
+	slices.Sort(lat)
+	b.ReportMetric(lat[len(lat)/2], "p50-ms")
+	b.ReportMetric(lat[len(lat)*95/100], "p95-ms")
+}

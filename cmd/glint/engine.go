@@ -1,0 +1,118 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"fmt"
+	"image"
+	"image/jpeg"
+	"math"
+	"os"
+	"strings"
+
+	"github.com/glint-id/glint/internal/api"
+	"github.com/glint-id/glint/internal/face"
+	"github.com/glint-id/glint/internal/imaging"
+)
+
+// maxCLISide bounds the images the local commands accept (8192² RGBA is
+// 256 MiB while decoding); larger photos would only be downscaled anyway.
+const maxCLISide = 8192
+
+// newFaceEngine loads the default face engine for serve.
+func newFaceEngine(modelsDir string) (api.FaceEngine, error) {
+	e, err := loadEngine(modelsDir, face.Config{})
+	if err != nil {
+		return nil, err
+	}
+	return referenceEngine{e}, nil
+}
+
+// referenceEngine adapts the face engine to what get_token needs.
+type referenceEngine struct{ e *face.Engine }
+
+// cropQuality is the JPEG quality of stored aligned face crops: enough to
+// look at and to re-embed, small enough to keep per record.
+const cropQuality = 90
+
+func (r referenceEngine) Reference(ctx context.Context, img image.Image, opts api.ReferenceOptions) (api.Reference, error) {
+	rgb := face.FromImage(img)
+	var tm face.Timings
+	var faces []face.Face
+	rot, upright := 0, rgb
+	if opts.MultiOriented {
+		faces, rot, upright = r.e.DetectOriented(rgb, &tm)
+	} else {
+		faces = r.e.Detect(rgb, &tm)
+	}
+	api.ObserveStage(ctx, "detect", tm.Detect)
+	api.ObserveStage(ctx, "landmarks", tm.Landmarks)
+	faces = r.e.Significant(faces)
+	switch {
+	case len(faces) == 0:
+		return api.Reference{}, api.ErrNoFace
+	case len(faces) > 1 && opts.FailOnMultiple:
+		return api.Reference{}, fmt.Errorf("%d faces: %w", len(faces), api.ErrMultipleFaces)
+	}
+	if err := ctx.Err(); err != nil {
+		return api.Reference{}, err
+	}
+	d := r.e.Embed(upright, faces[0], &tm)
+	api.ObserveStage(ctx, "embed", tm.Embed)
+	var crop bytes.Buffer
+	if err := jpeg.Encode(&crop, upright.Crop(d.Region).RGBA(), &jpeg.Options{Quality: cropQuality}); err != nil {
+		return api.Reference{}, fmt.Errorf("encoding face crop: %w", err)
+	}
+	b := faces[0].Box.RotateBack(rot, rgb.W, rgb.H)
+	return api.Reference{
+		Embedding: d.Vector,
+		Crop:      crop.Bytes(),
+		Box:       image.Rect(int(math.Floor(b.X)), int(math.Floor(b.Y)), int(math.Ceil(b.X+b.W)), int(math.Ceil(b.Y+b.H))),
+		Model:     d.Model,
+	}, nil
+}
+
+// loadEngine loads the face engine from a models folder laid out as
+// `make models` writes it.
+func loadEngine(modelsDir string, cfg face.Config) (*face.Engine, error) {
+	e, err := face.Load(os.DirFS(modelsDir), cfg)
+	if err != nil {
+		return nil, fmt.Errorf("loading models from %s (run `make models`): %w", modelsDir, err)
+	}
+	return e, nil
+}
+
+// readRGB reads an image file, applies its EXIF orientation and converts it
+// to the engine's pixel format.
+func readRGB(path string) (*face.RGB, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	img, _, err := imaging.Decode(data, maxCLISide)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return face.FromImage(img), nil
+}
+
+// engineFlags registers the flags that choose the engine's models and
+// rules, for the commands that run it locally.
+func engineFlags(fl *flag.FlagSet) *face.Config {
+	cfg := &face.Config{}
+	fl.StringVar(&cfg.Detector, "detector", "", "face `detector`: "+strings.Join(face.Detectors(), ", ")+" (default "+face.Detectors()[0]+")")
+	fl.StringVar(&cfg.Embedder, "embedder", "", "face `embedder`: "+strings.Join(face.Embedders(), ", ")+" (default "+face.Embedders()[0]+")")
+	fl.IntVar(&cfg.DetectMaxSide, "detect-max-side", 0, "shrink larger images to this `side` before detection; -1: never")
+	fl.Float64Var(&cfg.ContextPad, "context-pad", 0, "border `fraction` added when no face is found; -1: never")
+	return cfg
+}
+
+// defaultModels is where the models are when no flag or GLINT_MODELS says
+// otherwise.
+func defaultModels() string {
+	if d := os.Getenv("GLINT_MODELS"); d != "" {
+		return d
+	}
+	return "models"
+}

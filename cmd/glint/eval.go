@@ -1,0 +1,348 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/term"
+
+	"github.com/glint-id/glint/internal/face"
+)
+
+// evalCommand measures the engine on labelled data: verification pairs
+// (path_a, path_b, same) or a detection manifest (path, identity,
+// face_count, ...).
+type evalCommand struct {
+	stdout, stderr io.Writer
+}
+
+type stageMs struct {
+	Decode    float64 `json:"decode"`
+	Detect    float64 `json:"detect"`
+	Landmarks float64 `json:"landmarks"`
+	Embed     float64 `json:"embed,omitempty"`
+}
+
+type pairsReport struct {
+	Model             string  `json:"model"`
+	Detector          string  `json:"detector"`
+	Pairs             int     `json:"pairs"`
+	Images            int     `json:"images"`
+	DetectionFailures int     `json:"detection_failures"`
+	Accuracy          float64 `json:"accuracy"`
+	Threshold         float64 `json:"threshold"`
+	TARAtFAR1e2       float64 `json:"tar_at_far_1e-2"`
+	TARAtFAR1e3       float64 `json:"tar_at_far_1e-3"`
+	AUC               float64 `json:"auc"`
+	EER               float64 `json:"eer"`
+	MedianMs          stageMs `json:"median_ms"`
+}
+
+type detectionReport struct {
+	Detector       string   `json:"detector"`
+	Images         int      `json:"images"`
+	ExactCount     int      `json:"images_with_labelled_count"`
+	LabelledFaces  int      `json:"labelled_faces"`
+	FoundFaces     int      `json:"found_faces"`
+	SingleMissed   int      `json:"single_face_images_missed"`
+	NoFaceDetected int      `json:"no_face_images_with_detections"`
+	ReadFailures   int      `json:"read_failures"`
+	MedianMs       stageMs  `json:"median_ms"`
+	Mismatches     []string `json:"mismatches,omitempty"`
+}
+
+func (c *evalCommand) Run(ctx context.Context, args []string) error {
+	fl := flag.NewFlagSet("eval", flag.ContinueOnError)
+	models := fl.String("models", defaultModels(), "models `dir`")
+	cfg := engineFlags(fl)
+	fl.Usage = func() {
+		fmt.Fprintln(fl.Output(), `usage: glint eval [flags] PAIRS.tsv|MANIFEST.tsv
+
+PAIRS.tsv lines are path_a<TAB>path_b<TAB>same (1 or 0), paths relative to
+the file, header allowed: prints accuracy (best threshold), TAR at FAR 1e-2
+and 1e-3, AUC and median ms per stage as one JSON object. A pair whose
+image has no face counts as a rejection.
+
+A manifest with a header naming path and face_count columns evaluates
+detection instead: images whose significant-face count matches the label.`)
+		fl.PrintDefaults()
+	}
+	if err := fl.Parse(args); err != nil {
+		return err
+	}
+	if fl.NArg() != 1 {
+		fl.Usage()
+		return errUsage
+	}
+	rows, header, err := readTSV(fl.Arg(0))
+	if err != nil {
+		return err
+	}
+	eng, err := loadEngine(*models, *cfg)
+	if err != nil {
+		return err
+	}
+	dir := filepath.Dir(fl.Arg(0))
+	enc := json.NewEncoder(c.stdout)
+	enc.SetIndent("", "  ")
+	if col := slices.Index(header, "face_count"); col >= 0 {
+		rep, err := c.detection(ctx, eng, dir, rows, slices.Index(header, "path"), col)
+		if err != nil {
+			return err
+		}
+		return enc.Encode(rep)
+	}
+	rep, err := c.pairs(ctx, eng, dir, rows)
+	if err != nil {
+		return err
+	}
+	return enc.Encode(rep)
+}
+
+// readTSV returns the rows of a tab-separated file and its header (nil when
+// the first line is data).
+func readTSV(path string) (rows [][]string, header []string, err error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for n := 0; sc.Scan(); n++ {
+		line := strings.TrimRight(sc.Text(), "\r")
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		cols := strings.Split(line, "\t")
+		// Both formats hold an integer in their third column; a first line
+		// without one is a header.
+		if _, err := strconv.Atoi(strings.TrimSpace(cols[min(2, len(cols)-1)])); n == 0 && err != nil {
+			header = cols
+			continue
+		}
+		rows = append(rows, cols)
+	}
+	return rows, header, sc.Err()
+}
+
+type imageResult struct {
+	desc   *face.Descriptor
+	faces  int
+	err    error
+	timing face.Timings
+	decode time.Duration
+}
+
+func (c *evalCommand) pairs(ctx context.Context, eng *face.Engine, dir string, rows [][]string) (*pairsReport, error) {
+	type pair struct {
+		a, b string
+		same bool
+	}
+	var pairs []pair
+	var paths []string
+	seen := map[string]bool{}
+	for i, r := range rows {
+		if len(r) < 3 {
+			return nil, fmt.Errorf("pairs line %d: want path_a, path_b, same", i+1)
+		}
+		same, err := strconv.Atoi(strings.TrimSpace(r[2]))
+		if err != nil || same < 0 || same > 1 {
+			return nil, fmt.Errorf("pairs line %d: same must be 0 or 1, got %q", i+1, r[2])
+		}
+		pairs = append(pairs, pair{r[0], r[1], same == 1})
+		for _, p := range r[:2] {
+			if !seen[p] {
+				seen[p] = true
+				paths = append(paths, p)
+			}
+		}
+	}
+	results := map[string]*imageResult{}
+	bar := newProgress(c.stderr, len(paths))
+	for _, p := range paths {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		results[p] = c.process(eng, filepath.Join(dir, p), true)
+		bar.step()
+	}
+	bar.done()
+
+	rep := &pairsReport{Model: eng.Calibration().Model, Detector: eng.Config().Detector, Pairs: len(pairs), Images: len(paths)}
+	var scored []face.Pair
+	for _, p := range paths {
+		if results[p].desc == nil {
+			rep.DetectionFailures++
+		}
+	}
+	for _, p := range pairs {
+		a, b := results[p.a].desc, results[p.b].desc
+		d := math.Inf(1) // a missing face rejects the pair
+		if a != nil && b != nil {
+			m, err := eng.Compare(*a, *b)
+			if err != nil {
+				return nil, err
+			}
+			d = m.Distance
+		}
+		scored = append(scored, face.Pair{Distance: d, Same: p.same})
+	}
+	roc := face.NewROC(scored)
+	rep.Accuracy, rep.Threshold, rep.AUC, rep.EER = round4(roc.Accuracy), round4(roc.AccuracyThreshold), round4(roc.AUC), round4(roc.EER)
+	tar, _ := face.TARAtFAR(scored, 1e-2)
+	rep.TARAtFAR1e2 = round4(tar)
+	tar, _ = face.TARAtFAR(scored, 1e-3)
+	rep.TARAtFAR1e3 = round4(tar)
+	rep.MedianMs = medians(results, true)
+	return rep, nil
+}
+
+func (c *evalCommand) detection(ctx context.Context, eng *face.Engine, dir string, rows [][]string, pathCol, countCol int) (*detectionReport, error) {
+	if pathCol < 0 {
+		pathCol = 0
+	}
+	rep := &detectionReport{Detector: eng.Config().Detector}
+	results := map[string]*imageResult{}
+	bar := newProgress(c.stderr, len(rows))
+	for i, r := range rows {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		if len(r) <= max(pathCol, countCol) {
+			return nil, fmt.Errorf("manifest line %d: too few columns", i+1)
+		}
+		want, err := strconv.Atoi(r[countCol])
+		if err != nil {
+			return nil, fmt.Errorf("manifest line %d: face_count %q", i+1, r[countCol])
+		}
+		res := c.process(eng, filepath.Join(dir, r[pathCol]), false)
+		results[r[pathCol]] = res
+		bar.step()
+		rep.Images++
+		rep.LabelledFaces += want
+		if res.err != nil {
+			rep.ReadFailures++
+			continue
+		}
+		rep.FoundFaces += res.faces
+		switch {
+		case res.faces == want:
+			rep.ExactCount++
+		default:
+			rep.Mismatches = append(rep.Mismatches, fmt.Sprintf("%s: %d faces, labelled %d", r[pathCol], res.faces, want))
+		}
+		if want == 1 && res.faces == 0 {
+			rep.SingleMissed++
+		}
+		if want == 0 && res.faces > 0 {
+			rep.NoFaceDetected++
+		}
+	}
+	bar.done()
+	rep.MedianMs = medians(results, false)
+	return rep, nil
+}
+
+// process decodes one image, finds its faces and, when embed is set,
+// computes the largest face's descriptor.
+func (c *evalCommand) process(eng *face.Engine, path string, embed bool) *imageResult {
+	res := &imageResult{}
+	t0 := time.Now()
+	img, err := readRGB(path)
+	res.decode = time.Since(t0)
+	if err != nil {
+		res.err = err
+		fmt.Fprintf(c.stderr, "eval: %v\n", err)
+		return res
+	}
+	faces := eng.Detect(img, &res.timing)
+	res.faces = len(eng.Significant(faces))
+	if embed && len(faces) > 0 {
+		d := eng.Embed(img, faces[0], &res.timing)
+		res.desc = &d
+	}
+	return res
+}
+
+func medians(results map[string]*imageResult, embed bool) stageMs {
+	var dec, det, lm, emb []float64
+	for _, r := range results {
+		if r.err != nil {
+			continue
+		}
+		dec = append(dec, ms(r.decode))
+		det = append(det, ms(r.timing.Detect))
+		if r.timing.Landmarks > 0 {
+			lm = append(lm, ms(r.timing.Landmarks))
+		}
+		if embed && r.desc != nil {
+			emb = append(emb, ms(r.timing.Embed))
+		}
+	}
+	return stageMs{Decode: median(dec), Detect: median(det), Landmarks: median(lm), Embed: median(emb)}
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+func median(v []float64) float64 {
+	if len(v) == 0 {
+		return 0
+	}
+	slices.Sort(v)
+	m := v[len(v)/2]
+	if len(v)%2 == 0 {
+		m = (v[len(v)/2-1] + v[len(v)/2]) / 2
+	}
+	return math.Round(m*100) / 100
+}
+
+func round4(v float64) float64 {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return v
+	}
+	return math.Round(v*1e4) / 1e4
+}
+
+// progress draws a one-line bar on stderr when stderr is a terminal.
+type progress struct {
+	w     io.Writer
+	n, i  int
+	on    bool
+	start time.Time
+}
+
+func newProgress(w io.Writer, n int) *progress {
+	f, ok := w.(*os.File)
+	return &progress{w: w, n: n, on: ok && term.IsTerminal(int(f.Fd())), start: time.Now()}
+}
+
+func (p *progress) step() {
+	p.i++
+	if !p.on {
+		return
+	}
+	const width = 30
+	fill := width * p.i / max(p.n, 1)
+	eta := time.Duration(0)
+	if p.i > 0 {
+		eta = time.Since(p.start) / time.Duration(p.i) * time.Duration(p.n-p.i)
+	}
+	fmt.Fprintf(p.w, "\r[%s%s] %d/%d  eta %s ", strings.Repeat("#", fill), strings.Repeat(".", width-fill), p.i, p.n, eta.Round(time.Second))
+}
+
+func (p *progress) done() {
+	if p.on {
+		fmt.Fprintln(p.w)
+	}
+}

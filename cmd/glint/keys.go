@@ -1,0 +1,50 @@
+package main
+
+import (
+	"context"
+	"fmt"
+)
+
+// KeysCommand manages API keys in a data directory. It dispatches to its
+// own subcommands, each in a file of its own.
+type KeysCommand struct {
+	*Main
+}
+
+var keysCommands = []struct {
+	name, summary string
+	new           func(*Main) command
+}{
+	{"create", "create a key and print its api_key and api_secret", func(m *Main) command { return &KeysCreateCommand{Main: m} }},
+	{"list", "list keys with their usage", func(m *Main) command { return &KeysListCommand{Main: m} }},
+	{"disable", "refuse a key's requests (AUTHORIZATION_ERROR:API_KEY_BE_DISCONTINUED)", func(m *Main) command { return &KeysStateCommand{Main: m, action: "disable"} }},
+	{"enable", "accept a disabled key's requests again", func(m *Main) command { return &KeysStateCommand{Main: m, action: "enable"} }},
+	{"delete", "delete a key and its verifications (its usage history stays)", func(m *Main) command { return &KeysStateCommand{Main: m, action: "delete"} }},
+}
+
+// Run implements command.
+func (c *KeysCommand) Run(ctx context.Context, args []string) error {
+	if len(args) > 0 {
+		if args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+			c.usage()
+			return nil
+		}
+		for _, sub := range keysCommands {
+			if sub.name == args[0] {
+				return sub.new(c.Main).Run(ctx, args[1:])
+			}
+		}
+		fmt.Fprintf(c.Stderr, "glint keys: unknown subcommand %q\n\n", args[0])
+	}
+	c.usage()
+	return errUsage
+}
+
+func (c *KeysCommand) usage() {
+	fmt.Fprintln(c.Stderr, "Usage: glint keys <subcommand> [flags]")
+	fmt.Fprintln(c.Stderr)
+	fmt.Fprintln(c.Stderr, "Subcommands:")
+	for _, sub := range keysCommands {
+		fmt.Fprintf(c.Stderr, "\t%-8s %s\n", sub.name, sub.summary)
+	}
+}

@@ -1,0 +1,93 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"strings"
+
+	"github.com/glint-id/glint/internal/auth"
+)
+
+// KeysCreateCommand creates an API key.
+type KeysCreateCommand struct {
+	*Main
+}
+
+// Run implements command. It prints {"api_key":…,"api_secret":…}; the
+// secret is shown this once and cannot be recovered.
+func (c *KeysCreateCommand) Run(ctx context.Context, args []string) error {
+	fs := c.newFlagSet("glint keys create", "glint keys create --name NAME [--data DIR] [flags]")
+	dataDir := fs.String("data", c.env("GLINT_DATA", "./data"), "data `directory` (env GLINT_DATA)")
+	name := fs.String("name", "", "a `name` for the key's holder (required)")
+	noCompare := fs.Bool("no-compare", false, "deny face comparison (get_token answers AUTHORIZATION_ERROR:NO_VERIFY_PERMISSION)")
+	allowIP := fs.String("allow-ip", "", "comma-separated client `CIDRs` allowed to use the key (default: any)")
+	callLimit := fs.Int64("call-limit", 0, "successful calls allowed in total, then AUTHORIZATION_ERROR:LIMIT_REACHED (0: unlimited)")
+	concurrency := fs.Int("concurrency", auth.DefaultConcurrency, "requests of this key in flight at once, beyond which CONCURRENCY_LIMIT_EXCEEDED")
+	allowOrigin := fs.String("allow-origin", "", "comma-separated browser `origins` allowed to use this key's tokens (default: any)")
+	rest, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(rest) > 0 {
+		return usageError(fs, "unexpected argument %q", rest[0])
+	}
+	if strings.TrimSpace(*name) == "" {
+		return usageError(fs, "--name is required")
+	}
+	if *callLimit < 0 {
+		return usageError(fs, "--call-limit must be 0 (unlimited) or more")
+	}
+	if *concurrency < 1 {
+		return usageError(fs, "--concurrency must be at least 1")
+	}
+	ips, err := auth.ParsePrefixes(*allowIP)
+	if err != nil {
+		return usageError(fs, "--allow-ip: %v", err)
+	}
+	origins, err := parseOrigins(*allowOrigin)
+	if err != nil {
+		return usageError(fs, "--allow-origin: %v", err)
+	}
+
+	d, err := openData(ctx, *dataDir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	id, secret, err := d.keys.Create(ctx, auth.KeyOptions{
+		Name:           *name,
+		NoCompare:      *noCompare,
+		AllowedIPs:     ips,
+		CallLimit:      *callLimit,
+		Concurrency:    *concurrency,
+		AllowedOrigins: origins,
+	})
+	if err != nil {
+		return err
+	}
+	return json.NewEncoder(c.Stdout).Encode(struct {
+		APIKey    string `json:"api_key"`
+		APISecret string `json:"api_secret"`
+	}{id, string(secret)})
+}
+
+// parseOrigins parses comma-separated web origins (scheme://host[:port]),
+// as browsers send them in the Origin header.
+func parseOrigins(s string) ([]string, error) {
+	var origins []string
+	for _, o := range strings.Split(s, ",") {
+		o = strings.TrimSpace(o)
+		if o == "" {
+			continue
+		}
+		u, err := url.Parse(o)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" ||
+			(u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+			return nil, fmt.Errorf("%q is not an origin like https://example.com", o)
+		}
+		origins = append(origins, strings.ToLower(u.Scheme+"://"+u.Host))
+	}
+	return origins, nil
+}

@@ -1,0 +1,311 @@
+// Package api serves Glint's HTTP API: the FaceID-compatible endpoints
+// under /faceid/lite/raw/ and the operational ones (/healthz, /readyz,
+// /metrics).
+//
+// Every FaceID endpoint runs through one wrapper (endpoint) that assigns
+// the request_id, catches panics, writes the JSON reply with time_used and
+// biz_no, records the usage ledger row, the metrics and one log line. The
+// endpoint functions themselves only decide the outcome: a success body or
+// an apiError.
+package api
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/netip"
+	"path"
+	"runtime/debug"
+	"strconv"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/glint-id/glint/internal/auth"
+	"github.com/glint-id/glint/internal/store"
+)
+
+// DefaultMaxImageSide is FaceID's limit on either side of a reference
+// photo, in pixels (spec §2.1).
+const DefaultMaxImageSide = 4096
+
+// Config is what a Handler needs. Store, Keys, Engine are required; the
+// zero value of every other field means its default.
+type Config struct {
+	Store  store.Store
+	Keys   *auth.Keyring
+	Engine FaceEngine
+
+	// Limiter caps in-flight requests per key; defaults to a new
+	// auth.LocalLimiter.
+	Limiter auth.Limiter
+
+	// Logger receives one line per request; defaults to slog.Default().
+	Logger *slog.Logger
+
+	// Metrics defaults to NewMetrics().
+	Metrics *Metrics
+
+	// TrustedProxies lists peers whose X-Forwarded-For is believed.
+	TrustedProxies []netip.Prefix
+
+	// KeepReferenceImages stores the uploaded reference photos with the
+	// verification record (audit); by default only the face features and
+	// crops are kept.
+	KeepReferenceImages bool
+
+	// MaxBodyBytes defaults to DefaultMaxBodyBytes.
+	MaxBodyBytes int64
+
+	// MaxImageSide defaults to DefaultMaxImageSide.
+	MaxImageSide int
+
+	// Now defaults to time.Now.
+	Now func() time.Time
+}
+
+// Handler is the HTTP handler of the whole service.
+type Handler struct {
+	cfg Config
+	mux *http.ServeMux
+}
+
+// New returns a Handler for cfg.
+func New(cfg Config) (*Handler, error) {
+	if cfg.Store == nil || cfg.Keys == nil || cfg.Engine == nil {
+		return nil, errors.New("api: Store, Keys and Engine are required")
+	}
+	if cfg.Limiter == nil {
+		cfg.Limiter = &auth.LocalLimiter{}
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Metrics == nil {
+		cfg.Metrics = NewMetrics()
+	}
+	if cfg.MaxBodyBytes <= 0 {
+		cfg.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if cfg.MaxImageSide <= 0 {
+		cfg.MaxImageSide = DefaultMaxImageSide
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	h := &Handler{cfg: cfg, mux: http.NewServeMux()}
+
+	// The route table. Patterns name their method, and the catch-all "/"
+	// answers everything else, so a wrong method on a known path is a 404
+	// API_NOT_FOUND as FaceID does rather than the mux's 405.
+	h.mux.Handle("POST /faceid/lite/raw/get_token", h.endpoint("get_token", h.getToken))
+	h.mux.HandleFunc("GET /healthz", h.healthz)
+	h.mux.HandleFunc("GET /readyz", h.readyz)
+	h.mux.Handle("GET /metrics", cfg.Metrics.Handler())
+	h.mux.HandleFunc("/", h.notFound)
+	return h, nil
+}
+
+// Metrics returns the handler's metrics, for registering more collectors.
+func (h *Handler) Metrics() *Metrics { return h.cfg.Metrics }
+
+// ServeHTTP implements http.Handler.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	// The mux would redirect "//x" or "/a/../x" to the clean path; to a
+	// FaceID client those are simply unknown paths.
+	if p := r.URL.Path; p == "" || (p != "/" && path.Clean(p) != p) {
+		h.notFound(w, r)
+		return
+	}
+	h.mux.ServeHTTP(w, r)
+}
+
+func (h *Handler) notFound(w http.ResponseWriter, r *http.Request) {
+	start := h.cfg.Now()
+	writeBody(w, http.StatusNotFound, "application/json", []byte(`{"error_message":"API_NOT_FOUND"}`))
+	h.cfg.Metrics.observeRequest("unknown", http.StatusNotFound, notFoundCode, h.cfg.Now().Sub(start))
+	h.cfg.Logger.Info("request", "method", r.Method, "path", r.URL.Path, "status", http.StatusNotFound)
+}
+
+func (h *Handler) healthz(w http.ResponseWriter, r *http.Request) {
+	writeBody(w, http.StatusOK, "application/json", []byte(`{"status":"ok"}`))
+}
+
+// readyz reports whether requests can be served: the store answers.
+func (h *Handler) readyz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if err := h.cfg.Store.Ping(ctx); err != nil {
+		h.cfg.Logger.Warn("not ready", "err", err)
+		writeBody(w, http.StatusServiceUnavailable, "application/json", []byte(`{"status":"unavailable"}`))
+		return
+	}
+	writeBody(w, http.StatusOK, "application/json", []byte(`{"status":"ok"}`))
+}
+
+// call is the state of one FaceID API request, shared between the endpoint
+// wrapper and the endpoint function.
+type call struct {
+	r        *http.Request
+	w        http.ResponseWriter
+	endpoint string
+	start    time.Time
+	meta     *meta
+
+	// keyID is set once the key is authenticated; only then is there a
+	// ledger to write to.
+	keyID string
+
+	// client is the address IP allow-lists check (see clientAddr).
+	client netip.Addr
+
+	// Outcome, set by the endpoint function.
+	body     any       // success reply, embedding *meta
+	err      *apiError // failure reply
+	cause    error     // internal detail behind err, logged only
+	tooLarge bool      // reply 413 text
+}
+
+// meta are the fields FaceID puts in every JSON reply (spec §0).
+type meta struct {
+	RequestID string  `json:"request_id"`
+	TimeUsed  int64   `json:"time_used"`
+	BizNo     *string `json:"biz_no,omitempty"`
+}
+
+type errorReply struct {
+	*meta
+	ErrorMessage string `json:"error_message"`
+}
+
+func (c *call) fail(err *apiError, cause error) {
+	c.err, c.cause = err, cause
+}
+
+// endpoint wraps a FaceID endpoint function with everything common to
+// them: request_id, panic recovery, reply encoding, ledger, metrics, log.
+func (h *Handler) endpoint(name string, fn func(*call)) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		now := h.cfg.Now()
+		c := &call{
+			w:        w,
+			endpoint: name,
+			start:    now,
+			// Megvii's shape: "<unix seconds>,<uuid4>".
+			meta: &meta{RequestID: strconv.FormatInt(now.Unix(), 10) + "," + uuid.NewString()},
+		}
+		ctx := context.WithValue(r.Context(), metricsKey{}, h.cfg.Metrics)
+		c.r = r.WithContext(ctx)
+		c.client = clientAddr(r, h.cfg.TrustedProxies)
+
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				h.cfg.Logger.Error("panic", "request_id", c.meta.RequestID, "endpoint", name,
+					"panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+				c.body, c.tooLarge = nil, false
+				c.fail(errInternal, fmt.Errorf("panic: %v", v))
+			}
+			h.finish(c)
+		}()
+		fn(c)
+	})
+}
+
+// finish sends the reply and records the call.
+func (h *Handler) finish(c *call) {
+	status, code := http.StatusOK, "OK"
+	switch {
+	case c.tooLarge:
+		status, code = http.StatusRequestEntityTooLarge, tooLargeCode
+	case c.err != nil:
+		status, code = c.err.status, c.err.code()
+	case c.body == nil:
+		c.fail(errInternal, errors.New("endpoint produced no reply"))
+		status, code = c.err.status, c.err.code()
+	}
+
+	if c.keyID != "" {
+		// The ledger must not depend on the client waiting for its reply.
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(c.r.Context()), 5*time.Second)
+		err := h.cfg.Store.RecordUsage(ctx, store.UsageEvent{
+			KeyID:     c.keyID,
+			Endpoint:  c.endpoint,
+			Outcome:   code,
+			Billed:    false, // nothing in issue 3 is billable (spec §4.6)
+			RequestID: c.meta.RequestID,
+		})
+		cancel()
+		if err != nil {
+			h.cfg.Logger.Error("usage ledger", "request_id", c.meta.RequestID, "err", err)
+		}
+	}
+
+	elapsed := h.cfg.Now().Sub(c.start)
+	c.meta.TimeUsed = elapsed.Milliseconds()
+	if c.tooLarge {
+		// Not JSON: FaceID's front end answers this itself (spec §0). The
+		// rest of the body is not read, so the connection cannot be reused.
+		c.w.Header().Set("Connection", "close")
+		writeBody(c.w, status, "text/plain; charset=utf-8", []byte(tooLargeBody))
+	} else {
+		var reply any = c.body
+		if c.err != nil {
+			reply = errorReply{meta: c.meta, ErrorMessage: c.err.message}
+		}
+		writeJSON(c.w, status, reply)
+	}
+
+	h.cfg.Metrics.observeRequest(c.endpoint, status, code, elapsed)
+	attrs := []any{
+		"request_id", c.meta.RequestID,
+		"endpoint", c.endpoint,
+		"status", status,
+		"code", code,
+		"ms", c.meta.TimeUsed,
+	}
+	if c.err != nil {
+		attrs = append(attrs, "error_message", c.err.message)
+	}
+	if c.keyID != "" {
+		attrs = append(attrs, "api_key", c.keyID)
+	}
+	if c.client.IsValid() {
+		attrs = append(attrs, "client", c.client.String())
+	}
+	if c.cause != nil {
+		attrs = append(attrs, "err", c.cause.Error())
+	}
+	level := slog.LevelInfo
+	if status >= 500 {
+		level = slog.LevelError
+	}
+	h.cfg.Logger.Log(c.r.Context(), level, "request", attrs...)
+}
+
+// writeJSON encodes v before sending any header, so an encoding failure
+// can still become a clean 500.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	// biz_no is echoed verbatim; HTML escaping would turn "<" into \u003c.
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		writeBody(w, http.StatusInternalServerError, "application/json", []byte(`{"error_message":"INTERNAL_ERROR"}`))
+		return
+	}
+	writeBody(w, status, "application/json", bytes.TrimSuffix(b.Bytes(), []byte("\n")))
+}
+
+func writeBody(w http.ResponseWriter, status int, contentType string, body []byte) {
+	w.Header().Set("Content-Type", contentType)
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(status)
+	w.Write(body)
+}

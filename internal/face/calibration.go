@@ -1,0 +1,39 @@
+package face
+
+import "math"
+
+// Calibration maps an embedding model's distances to the 0–100 confidence
+// the API reports: a logistic curve centred on the distance where genuine
+// and impostor pairs are equally likely, so that confidence 50 is the
+// decision boundary and higher means more alike.
+type Calibration struct {
+	// Model names the embedding model (and its version) the figures belong
+	// to.
+	Model string
+	// Threshold is the distance at confidence 50.
+	Threshold float64
+	// Scale is the distance over which confidence moves from 50 to about 73.
+	Scale float64
+}
+
+// Confidence maps a distance to 0–100.
+func (c Calibration) Confidence(d float64) float64 {
+	v := 100 / (1 + math.Exp((d-c.Threshold)/c.Scale))
+	return math.Round(v*1000) / 1000
+}
+
+// Distance is the inverse of Confidence: the distance at which the
+// confidence is conf (0 < conf < 100).
+func (c Calibration) Distance(conf float64) float64 {
+	return c.Threshold + c.Scale*math.Log(100/conf-1)
+}
+
+// resnetCalibration is measured with `glint eval` on the development pairs
+// (docs/models.md); it is provisional until calibration on a large labelled
+// set replaces it.
+var resnetCalibration = Calibration{Model: "face-api-resnet128@1.7.15", Threshold: 0.6, Scale: 0.05}
+
+// faceresCalibration is measured on the development pairs with
+// devset_test.go (FaceRes descriptors are L2-normalised, so distances lie
+// in [0, 2]); provisional like resnetCalibration.
+var faceresCalibration = Calibration{Model: "human-faceres@3.3.6", Threshold: 1.0, Scale: 0.05}

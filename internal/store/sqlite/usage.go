@@ -1,0 +1,50 @@
+package sqlite
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/glint-id/glint/internal/store"
+)
+
+// RecordUsage implements store.Store.
+func (db *DB) RecordUsage(ctx context.Context, e store.UsageEvent) error {
+	if e.At.IsZero() {
+		e.At = db.now()
+	}
+	_, err := db.db.ExecContext(ctx,
+		`INSERT INTO usage (key_id, endpoint, outcome, billed, request_id, at) VALUES (?, ?, ?, ?, ?, ?)`,
+		e.KeyID, e.Endpoint, e.Outcome, boolInt(e.Billed), e.RequestID, formatTime(e.At))
+	if err != nil {
+		return fmt.Errorf("sqlite: record usage: %w", err)
+	}
+	return nil
+}
+
+// Usage implements store.Store.
+func (db *DB) Usage(ctx context.Context, keyID string) ([]store.UsageCount, error) {
+	rows, err := db.db.QueryContext(ctx, `SELECT key_id, endpoint, outcome, billed, COUNT(*) FROM usage
+		WHERE ? = '' OR key_id = ?
+		GROUP BY key_id, endpoint, outcome, billed
+		ORDER BY key_id, endpoint, outcome, billed`, keyID, keyID)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: usage: %w", err)
+	}
+	defer rows.Close()
+	var counts []store.UsageCount
+	for rows.Next() {
+		var (
+			c      store.UsageCount
+			billed int
+		)
+		if err := rows.Scan(&c.KeyID, &c.Endpoint, &c.Outcome, &billed, &c.Count); err != nil {
+			return nil, fmt.Errorf("sqlite: usage: %w", err)
+		}
+		c.Billed = billed != 0
+		counts = append(counts, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: usage: %w", err)
+	}
+	return counts, nil
+}
