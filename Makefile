@@ -18,8 +18,15 @@ build: $(STAMP)
 run: build
 	./bin/glint serve
 
-test: $(STAMP)
+STATICCHECK = honnef.co/go/tools/cmd/staticcheck@v0.8.2
+
+lint:
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt: files above need formatting"; exit 1; }
 	$(GO) vet ./...
+	GOARCH=arm64 $(GO) vet ./internal/nn/...
+	$(GO) run $(STATICCHECK) ./...
+
+test: $(STAMP) lint
 	$(GO) test -count=1 -timeout 20m ./...
 	$(GO) test -count=1 -tags purego ./internal/nn/...
 

@@ -23,6 +23,10 @@ import (
 // GLINT_DEVSET names the set's folder, e.g.
 //
 //	GLINT_DEVSET=/work/shared/testdata/faces go test ./internal/face -run Devset -v
+//
+// GLINT_DEVSET_DETECTORS (e.g. "ssd,blazeface-nopad") and
+// GLINT_DEVSET_EMBEDDERS (e.g. "resnet,faceres-deep") narrow the
+// comparisons. Decoded images are kept in memory for the whole run.
 
 // devsetDir returns the development set's folder, skipping the test when
 // GLINT_DEVSET is unset.
@@ -221,9 +225,9 @@ type verification struct {
 	genMed, impMed float64
 }
 
-// verify embeds the largest face of every image (faces found with det) and
-// scores the pairs; a pair with a missing face counts as a rejection, as in
-// `glint eval`.
+// verify embeds the largest face of every image with e (faces holds each
+// image's faces, largest first) and scores the pairs; a pair with a
+// missing face counts as a rejection, as in `glint eval`.
 func verify(tb testing.TB, dir string, e *Engine, faces map[string][]Face) verification {
 	tb.Helper()
 	pairs, paths := devPairs(tb, dir)
@@ -231,14 +235,14 @@ func verify(tb testing.TB, dir string, e *Engine, faces map[string][]Face) verif
 	var v verification
 	var times []float64
 	for _, p := range paths {
-		fs := faces[p]
-		if len(fs) == 0 {
+		found := faces[p]
+		if len(found) == 0 {
 			v.missing++
 			continue
 		}
 		img := devImage(tb, filepath.Join(dir, p))
 		var tm Timings
-		d := e.Embed(img, fs[0], &tm)
+		d := e.Embed(img, found[0], &tm)
 		times = append(times, msOf(tm.Embed))
 		desc[p] = &d
 	}

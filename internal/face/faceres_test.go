@@ -124,6 +124,20 @@ func TestFaceResSeparates(t *testing.T) {
 	}
 }
 
+// TestFaceResNoFace checks the descriptor of an empty landmark set.
+func TestFaceResNoFace(t *testing.T) {
+	m := testFaceRes(t)
+	v, r := m.Embed(loadSample(t, 1), [68]Point{})
+	if len(v) != FaceResLen || r != (Rect{}) {
+		t.Fatalf("%d values, region %+v", len(v), r)
+	}
+	for _, x := range v {
+		if x != 0 {
+			t.Fatal("non-zero descriptor without a face")
+		}
+	}
+}
+
 func euclid(a, b []float32) float64 {
 	var s float64
 	for i := range a {

@@ -131,3 +131,32 @@ func TestSquareInput(t *testing.T) {
 		}
 	}
 }
+
+// Every chroma subsampling, and sub-images at odd offsets, convert exactly
+// as draw.Draw does.
+func TestFromYCbCrSubsampling(t *testing.T) {
+	t.Parallel()
+	ratios := []image.YCbCrSubsampleRatio{
+		image.YCbCrSubsampleRatio444, image.YCbCrSubsampleRatio422, image.YCbCrSubsampleRatio420,
+		image.YCbCrSubsampleRatio440, image.YCbCrSubsampleRatio411, image.YCbCrSubsampleRatio410,
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for _, r := range ratios {
+		src := image.NewYCbCr(image.Rect(0, 0, 37, 23), r)
+		for _, plane := range [][]uint8{src.Y, src.Cb, src.Cr} {
+			for i := range plane {
+				plane[i] = uint8(rng.IntN(256))
+			}
+		}
+		for _, rect := range []image.Rectangle{src.Rect, image.Rect(3, 5, 30, 22), image.Rect(1, 1, 2, 2)} {
+			sub := src.SubImage(rect)
+			got := FromImage(sub)
+			rgba := image.NewRGBA(image.Rect(0, 0, rect.Dx(), rect.Dy()))
+			draw.Draw(rgba, rgba.Bounds(), sub, rect.Min, draw.Src)
+			want := FromImage(rgba)
+			if string(got.Pix) != string(want.Pix) {
+				t.Errorf("%v %v: pixels differ from draw.Draw", r, rect)
+			}
+		}
+	}
+}

@@ -166,10 +166,6 @@ func isUniqueViolation(err error) bool {
 	return constraint(err, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY, sqlite3.SQLITE_CONSTRAINT_UNIQUE)
 }
 
-func isForeignKeyViolation(err error) bool {
-	return constraint(err, sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY)
-}
-
 func boolInt(b bool) int {
 	if b {
 		return 1
