@@ -6,12 +6,14 @@ import (
 	"encoding/json"
 	"image"
 	"io"
+	"maps"
 	"mime/multipart"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -106,6 +108,75 @@ func TestGetTokenRealEngine(t *testing.T) {
 	}
 }
 
+// TestGetTokenMixedLoad sends 200 good and bad requests, 16 at a time, to
+// the real server and engine: none may fail with a 5xx.
+func TestGetTokenMixedLoad(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the face engine 50 times")
+	}
+	models := repoModels(t)
+	group, err := os.ReadFile(filepath.Join(models, "face-api", "sample2.jpg"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, _, err := imaging.Decode(group, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	single := imagingtest.JPEG(t, face.FromImage(img).Crop(face.Rect{X: 0, Y: 0, W: 640, H: 640}).RGBA())
+	noFace := imagingtest.PNG(t, imagingtest.Noise(300, 200, 7))
+	base, key, secret := startServe(t, models, "--concurrency", "16")
+	good := map[string]string{"api_key": key, "api_secret": secret, "comparison_type": "0", "uuid": "load",
+		"max_upload_times": "3", "life_time": "60", "fail_when_ref_multiple_faces": "0"}
+	with := func(k, v string) map[string]string {
+		m := maps.Clone(good)
+		if v == "" {
+			delete(m, k)
+		} else {
+			m[k] = v
+		}
+		return m
+	}
+	cases := []struct {
+		fields map[string]string
+		files  map[string][]byte
+	}{
+		{good, map[string][]byte{"image_ref1": single}},
+		{good, map[string][]byte{"image_ref1": noFace}},
+		{with("uuid", ""), map[string][]byte{"image_ref1": single}},
+		{with("api_secret", "wrong"), map[string][]byte{"image_ref1": single}},
+		{with("life_time", "2"), map[string][]byte{"image_ref1": single}},
+		{good, map[string][]byte{"image_ref1": []byte("not an image")}},
+		{good, map[string][]byte{"image_ref1": group}},
+		{with("color_number", "7"), nil},
+	}
+	statuses := make(chan int, 200)
+	sem := make(chan struct{}, 16)
+	var wg sync.WaitGroup
+	for i := range 200 {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			c := cases[i%len(cases)]
+			status, reply := postForm(t, base+"/faceid/lite/raw/get_token", c.fields, c.files)
+			if status >= 500 {
+				t.Errorf("request %d: %d %v", i, status, reply)
+			}
+			statuses <- status
+		}()
+	}
+	wg.Wait()
+	close(statuses)
+	count := map[int]int{}
+	for s := range statuses {
+		count[s]++
+	}
+	if count[200] != 50 || count[400] != 125 || count[403] != 25 {
+		t.Errorf("statuses %v, want 50×200, 125×400, 25×403", count)
+	}
+}
+
 func nilIfEmpty(s string) any {
 	if s == "" {
 		return nil
@@ -115,11 +186,11 @@ func nilIfEmpty(s string) any {
 
 // startServe runs `glint serve` in-process on a free loopback port with the
 // real engine and returns its base URL and a fresh key.
-func startServe(t testing.TB, models string) (base, key, secret string) {
+func startServe(t testing.TB, models string, keyArgs ...string) (base, key, secret string) {
 	t.Helper()
 	dir := t.TempDir()
 	env := map[string]string{"GLINT_DATA": dir, "GLINT_MODELS": models, "GLINT_LISTEN": "127.0.0.1:0"}
-	k := mustJSON(t, mustRun(t, env, "keys", "create", "--name", "e2e"))
+	k := mustJSON(t, mustRun(t, env, append([]string{"keys", "create", "--name", "e2e"}, keyArgs...)...))
 	ctx, cancel := context.WithCancel(context.Background())
 	addrc := make(chan net.Addr, 1)
 	done := make(chan error, 1)

@@ -144,6 +144,7 @@ type detector interface {
 // was computed from.
 type embedder interface {
 	Embed(img *RGB, lm [68]Point) ([]float32, Rect)
+	Crop(imgW, imgH int, lm [68]Point) Rect
 }
 
 // Engine is the face pipeline: detection, landmarks, quality, embedding and
@@ -316,6 +317,13 @@ func (e *Engine) Embed(img *RGB, f Face, tm *Timings) Descriptor {
 		tm.Embed += time.Since(t0)
 	}
 	return Descriptor{Model: e.calib.Model, Vector: v, Region: r}
+}
+
+// Align returns the canonical crop of face f that the embedding model
+// reads, cut out of img as its own image: what a verification record keeps
+// instead of the original photo.
+func (e *Engine) Align(img *RGB, f Face) *RGB {
+	return img.Crop(e.emb.Crop(img.W, img.H, f.Landmarks))
 }
 
 // Compare returns the distance between two descriptors and its confidence.

@@ -266,3 +266,28 @@ func BenchmarkDetectMaxSide(b *testing.B) {
 		})
 	}
 }
+
+// Align cuts out exactly the region the descriptor was computed from.
+func TestEngineAlign(t *testing.T) {
+	if testing.Short() {
+		t.Skip("slow")
+	}
+	t.Parallel()
+	e := testEngine(t)
+	img := loadSample(t, 4)
+	faces := e.Detect(img, nil)
+	if len(faces) == 0 {
+		t.Fatal("no face")
+	}
+	d := e.Embed(img, faces[0], nil)
+	crop := e.Align(img, faces[0])
+	if crop.W != int(d.Region.W) || crop.H != int(d.Region.H) || crop.W < 100 {
+		t.Fatalf("crop %dx%d, descriptor region %+v", crop.W, crop.H, d.Region)
+	}
+	// Re-embedding the crop on its own gives (nearly) the same descriptor.
+	v := e.emb.(*ResNet).EmbedCrop(crop, Rect{0, 0, float64(crop.W), float64(crop.H)})
+	m, _ := e.Compare(d, Descriptor{Model: d.Model, Vector: v})
+	if m.Distance > 1e-4 {
+		t.Errorf("descriptor of the aligned crop is %.2g away", m.Distance)
+	}
+}

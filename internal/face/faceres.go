@@ -115,8 +115,17 @@ func (m *FaceRes) Embed(img *RGB, lm [68]Point) ([]float32, Rect) {
 		// ResNet, give the zero descriptor, which matches nothing.
 		return make([]float32, FaceResLen), Rect{}
 	}
-	r := Rect{c.X - side/2, c.Y - side/2, side, side}
-	return m.EmbedRegion(img, c, side, angle), clipRect(r, img.W, img.H)
+	return m.EmbedRegion(img, c, side, angle), m.Crop(img.W, img.H, lm)
+}
+
+// Crop returns the square of an imgW×imgH image that Embed reads for a
+// face with landmarks lm, clipped to the image.
+func (m *FaceRes) Crop(imgW, imgH int, lm [68]Point) Rect {
+	c, side, _ := m.Region(lm)
+	if !(side > 0) {
+		return Rect{}
+	}
+	return clipRect(Rect{c.X - side/2, c.Y - side/2, side, side}, imgW, imgH)
 }
 
 // EmbedRegion computes the L2-normalised descriptor of the square of img

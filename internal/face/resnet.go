@@ -198,6 +198,10 @@ func (m *ResNet) Embed(img *RGB, lm [68]Point) ([]float32, Rect) {
 	return m.EmbedCrop(img, crop), crop
 }
 
+// Crop returns the region of an imgW×imgH image that Embed reads for a face
+// with landmarks lm (DescriptorCrop).
+func (m *ResNet) Crop(imgW, imgH int, lm [68]Point) Rect { return DescriptorCrop(imgW, imgH, lm) }
+
 // EmbedCrop computes the descriptor of the integer region crop of img:
 // padded with zeros to a square (the odd row or column after), resized to
 // 150×150 and normalised as face-api does. An empty crop gives zeros, as in
