@@ -66,9 +66,14 @@ func (l *weightLoader) get(name string, shape ...int) []float32 {
 	if l.err == nil {
 		v, err := l.w.Float(name, shape...)
 		if err == nil {
-			// Copy so that folding affine maps in place never touches the
-			// loaded map.
-			return append([]float32(nil), v...)
+			// Hand the slice over rather than copy it: callers fold affine
+			// maps into it in place, and a model's weights would otherwise
+			// sit in memory three times during a load (map, copy, packed
+			// layer). Taking it out of the map makes a second read of the
+			// same weight an error instead of a silent read of folded
+			// values.
+			delete(l.w, name)
+			return v
 		}
 		l.err = fmt.Errorf("face: %s: %w", l.model, err)
 	}
