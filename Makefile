@@ -3,7 +3,7 @@ GO        ?= go
 MODELS    ?= models
 STAMP      = $(MODELS)/face-api/.integrity $(MODELS)/human/.integrity
 
-.PHONY: all build run test test-short bench lint models clean
+.PHONY: all build run test test-short bench lint models sdk clean
 
 all: build
 
@@ -26,7 +26,14 @@ lint:
 	GOARCH=arm64 $(GO) vet ./internal/nn/...
 	$(GO) run $(STATICCHECK) ./...
 
+# The SDK bundle and capture page are committed (go build needs no Node);
+# `make sdk` rebuilds them reproducibly and internal/sdk's tests fail when
+# they are stale.
+sdk:
+	cd web && npm ci --no-audit --no-fund && node build.mjs
+
 test: $(STAMP) lint
+	cd web && node --test sdk/test/
 	$(GO) test -count=1 -timeout 20m ./...
 	$(GO) test -count=1 -tags purego ./internal/nn/...
 

@@ -1,0 +1,552 @@
+// RctVideo: the public object of the SDK, call-compatible with Megvii's
+// raw-jssdk (spec §3.2). One start() is one run: camera → WebSocket →
+// mirror stage → colour flashes → result. A run reports exactly one result
+// (or none if stop() ended it); retrying means calling start() again.
+
+import { FrameCapturer, MODE_FLASH, MODE_IDLE, MODE_PREVIEW } from './capture.js';
+import { normalizeLanguage, textFor } from './i18n.js';
+import {
+  SDK_VERSION,
+  cancelMessage,
+  captureSettings,
+  helloMessage,
+  normalizeResultCode,
+  parseServerMessage,
+  resolveSocketURL,
+  resultCodeForClose,
+  shownMessage,
+} from './protocol.js';
+
+const DEFAULTS = {
+  width: '320px',
+  height: '320px',
+  videoPermsTimeout: 6000,
+  webSocketTimeout: 6000,
+  // Accepted for compatibility with pages written for Megvii's SDK. Glint
+  // carries the camera frames over the WebSocket, so there is no WebRTC
+  // connection to time out and this option has no effect.
+  WebRTCTimeout: 6000,
+  onlyFailCode: true,
+  mirror: true,
+};
+
+const CAMERA_CONSTRAINTS = {
+  audio: false,
+  video: {
+    facingMode: 'user',
+    width: { ideal: 1280 },
+    height: { ideal: 720 },
+    frameRate: { ideal: 30 },
+  },
+};
+
+const WS_OPEN = 1;
+
+function noop() {}
+
+/** The browser environment; tests pass their own object of the same shape. */
+export function browserEnv() {
+  const g = typeof globalThis !== 'undefined' ? globalThis : self;
+  const perf = g.performance;
+  const nav = g.navigator || {};
+  const md = nav.mediaDevices;
+  let origin = perf && perf.timeOrigin;
+  if (!origin) origin = Date.now() - (perf ? perf.now() : 0);
+  return {
+    WebSocket: g.WebSocket,
+    Blob: g.Blob,
+    document: g.document,
+    window: g,
+    location: g.location,
+    userAgent: nav.userAgent || '',
+    navigatorLanguage: nav.language || '',
+    isSecureContext: g.isSecureContext !== false,
+    // Looked up at start(), not at load, so a test page can replace
+    // navigator.mediaDevices.getUserMedia (e.g. with a canvas stream).
+    getUserMedia: md && typeof md.getUserMedia === 'function' ? (c) => md.getUserMedia(c) : null,
+    screen: {
+      w: (g.screen && g.screen.width) || g.innerWidth || 0,
+      h: (g.screen && g.screen.height) || g.innerHeight || 0,
+      dpr: g.devicePixelRatio || 1,
+    },
+    clock: { perfNow: () => (perf ? perf.now() : Date.now() - origin), timeOrigin: origin },
+    raf: (cb) => (g.requestAnimationFrame ? g.requestAnimationFrame(cb) : g.setTimeout(() => cb(Date.now() - origin), 16)),
+    setTimeout: (cb, ms) => g.setTimeout(cb, ms),
+    clearTimeout: (id) => g.clearTimeout(id),
+    setInterval: (cb, ms) => g.setInterval(cb, ms),
+    clearInterval: (id) => g.clearInterval(id),
+    console: g.console,
+  };
+}
+
+export class RctVideo {
+  /**
+   * @param {object} options see spec §3.2; Glint adds configListener(config)
+   *   and mirror (default true: the preview is shown mirrored).
+   * @param {object} [env] for tests only; defaults to the browser.
+   */
+  constructor(options, env) {
+    this.options = Object.assign({}, DEFAULTS, options || {});
+    this.env = env || null;
+    this.version = SDK_VERSION;
+    /** "en" or "zh": the server's (token's) language once connected. */
+    this.language = normalizeLanguage(this.options.language);
+    this.languageFromServer = false;
+    this.failCount = 0;
+    /** Attempt number and attempts left, as the server last reported them. */
+    this.attempt = null;
+    this.remaining = null;
+    this.maxUploadTimes = null;
+    this.run = null;
+  }
+
+  /** Megvii's older entry point: construct and start in one call. */
+  static init(options) {
+    const v = new RctVideo(options);
+    v.start();
+    return v;
+  }
+
+  /** The text for a tip, status or result code in "en"/"zh" (or "0"/"1"). */
+  static text(code, language) {
+    return textFor(code, language);
+  }
+
+  /** Starts a run; a no-op while one is in progress. */
+  start() {
+    if (this.run && !this.run.done) return this;
+    const run = new Run(this, this.env || browserEnv());
+    this.run = run;
+    run.begin();
+    return this;
+  }
+
+  /** Ends the current run: tells the server (cancel), releases the camera. No callback follows. */
+  stop() {
+    if (this.run) this.run.abort();
+    return this;
+  }
+}
+
+class Run {
+  constructor(owner, env) {
+    this.owner = owner;
+    this.o = owner.options;
+    this.env = env;
+    this.done = false;
+    this.configured = false;
+    this.flashing = false;
+    this.lastStatus = '';
+    this.colorGen = 0;
+    this.stream = null;
+    this.video = null;
+    this.playButton = null;
+    this.ws = null;
+    this.wsTimer = null;
+    this.capturer = null;
+    this.onPageHide = () => this.abort();
+  }
+
+  call(name, ...args) {
+    const fn = this.o[name];
+    if (typeof fn !== 'function') return;
+    try {
+      fn(...args);
+    } catch (e) {
+      // A throwing page callback must not wedge the run.
+      if (this.env.console) this.env.console.error('rtcsdk: ' + name + ' threw', e);
+    }
+  }
+
+  status(code) {
+    if (this.done || code === this.lastStatus) return;
+    this.lastStatus = code;
+    this.call('statusListener', code);
+  }
+
+  begin() {
+    this.steps().catch((e) => this.finish(false, 'INTERNAL_ERROR', String((e && e.message) || e)));
+  }
+
+  // Until the server's config names the token language, messages follow the
+  // page's language option or, failing that, the browser's.
+  lang() {
+    const owner = this.owner;
+    if (owner.languageFromServer || this.o.language != null) return owner.language;
+    return normalizeLanguage(this.env.navigatorLanguage);
+  }
+
+  async steps() {
+    const env = this.env;
+    const o = this.o;
+    const doc = env.document;
+    const wrapper = typeof o.videoWrapper === 'string' ? doc && doc.getElementById(o.videoWrapper) : o.videoWrapper;
+    if (!wrapper) return this.finish(false, 'INTERNAL_ERROR', 'videoWrapper element not found: ' + o.videoWrapper);
+    this.wrapper = wrapper;
+    if (!o.token) return this.finish(false, 'TOKEN_INVALID', '');
+    if (!env.getUserMedia || !env.WebSocket || !env.Blob) {
+      const why = env.isSecureContext ? '' : this.lang() === 'zh' ? '页面需通过 HTTPS 访问。' : ' The page must be served over HTTPS.';
+      return this.finish(false, 'SUPPORT_ERROR', textFor('SUPPORT_ERROR', this.lang()) + why);
+    }
+    let url;
+    try {
+      url = resolveSocketURL(o.host, env.location);
+    } catch (e) {
+      return this.finish(false, 'INTERNAL_ERROR', 'bad host: ' + e.message);
+    }
+    if (env.window && env.window.addEventListener) env.window.addEventListener('pagehide', this.onPageHide);
+
+    this.status('CAMERA_REQUESTING');
+    let stream;
+    try {
+      stream = await this.withTimeout(env.getUserMedia(CAMERA_CONSTRAINTS), o.videoPermsTimeout, stopTracks);
+    } catch (e) {
+      if (this.done) return;
+      const code = e && e.name === 'TimeoutError' ? 'PERMISSIONS_ERROR' : cameraErrorCode(e);
+      return this.finish(false, code, cameraErrorMessage(e, this.lang()));
+    }
+    if (this.done) return stopTracks(stream);
+    this.stream = stream;
+    this.attachVideo(stream);
+    this.status('CAMERA_READY');
+    this.connect(url);
+  }
+
+  // Rejects with a TimeoutError after ms; a value that arrives later is
+  // handed to release (a late camera grant must not leave the light on).
+  withTimeout(promise, ms, release) {
+    return new Promise((resolve, reject) => {
+      let expired = false;
+      const timer = this.env.setTimeout(() => {
+        expired = true;
+        const err = new Error('timed out after ' + ms + ' ms');
+        err.name = 'TimeoutError';
+        reject(err);
+      }, ms);
+      Promise.resolve(promise).then(
+        (v) => {
+          this.env.clearTimeout(timer);
+          if (expired) release(v);
+          else resolve(v);
+        },
+        (e) => {
+          this.env.clearTimeout(timer);
+          if (!expired) reject(e);
+        },
+      );
+    });
+  }
+
+  attachVideo(stream) {
+    const doc = this.env.document;
+    const v = doc.createElement('video');
+    v.setAttribute('playsinline', '');
+    v.setAttribute('webkit-playsinline', '');
+    v.setAttribute('aria-label', 'camera preview');
+    v.muted = true;
+    v.autoplay = true;
+    v.playsInline = true;
+    const st = v.style;
+    st.display = 'block';
+    st.width = cssSize(this.o.width);
+    st.height = cssSize(this.o.height);
+    st.objectFit = 'cover';
+    if (this.o.mirror) st.transform = 'scaleX(-1)';
+    v.srcObject = stream;
+    this.wrapper.appendChild(v);
+    this.video = v;
+    const p = v.play();
+    if (p && typeof p.catch === 'function') {
+      p.catch((e) => {
+        if (!this.done && e && e.name === 'NotAllowedError') this.autoplayFailed();
+      });
+    }
+  }
+
+  autoplayFailed() {
+    const v = this.video;
+    const play = () => {
+      const p = v.play();
+      if (p && typeof p.then === 'function') p.then(() => this.removePlayButton(), noop);
+      return p;
+    };
+    if (typeof this.o.autoplayFailCallback === 'function') {
+      this.call('autoplayFailCallback', play);
+      return;
+    }
+    // Megvii's SDK shows its own play button when the page gives no callback.
+    const doc = this.env.document;
+    const b = doc.createElement('button');
+    b.type = 'button';
+    b.textContent = textFor('PLAY_VIDEO', this.lang());
+    const st = b.style;
+    st.position = 'absolute';
+    st.left = '50%';
+    st.top = '50%';
+    st.transform = 'translate(-50%, -50%)';
+    st.padding = '12px 20px';
+    st.font = '600 16px/1.2 system-ui, sans-serif';
+    st.color = '#fff';
+    st.background = 'rgba(0,0,0,0.75)';
+    st.border = '0';
+    st.borderRadius = '24px';
+    st.cursor = 'pointer';
+    b.addEventListener('click', play);
+    if (!this.wrapper.style.position) this.wrapper.style.position = 'relative';
+    this.wrapper.appendChild(b);
+    this.playButton = b;
+  }
+
+  removePlayButton() {
+    if (this.playButton && this.playButton.parentNode) this.playButton.parentNode.removeChild(this.playButton);
+    this.playButton = null;
+  }
+
+  connect(url) {
+    const env = this.env;
+    this.status('WS_CONNECTING');
+    let ws;
+    try {
+      ws = new env.WebSocket(url);
+    } catch (e) {
+      return this.finish(false, 'NETWORK_ERROR', textFor('NETWORK_ERROR', this.lang()));
+    }
+    ws.binaryType = 'arraybuffer';
+    this.ws = ws;
+    this.wsTimer = env.setTimeout(() => {
+      this.wsTimer = null;
+      if (!this.configured) this.finish(false, 'NETWORK_ERROR', textFor('NETWORK_ERROR', this.lang()));
+    }, this.o.webSocketTimeout);
+    ws.onopen = () => {
+      if (this.done) return;
+      this.sendJSON(helloMessage(this.o.token, env.userAgent, env.screen));
+    };
+    ws.onmessage = (ev) => {
+      if (this.done || typeof ev.data !== 'string') return;
+      const m = parseServerMessage(ev.data);
+      if (m) this.handle(m);
+    };
+    // An error event is always followed by close, which carries the code.
+    ws.onerror = noop;
+    ws.onclose = (ev) => this.onClose(ev.code, ev.reason);
+  }
+
+  sendJSON(m) {
+    const ws = this.ws;
+    if (ws && ws.readyState === WS_OPEN) ws.send(JSON.stringify(m));
+  }
+
+  handle(m) {
+    switch (m.type) {
+      case 'config':
+        return this.onConfig(m);
+      case 'tip':
+        return this.call('tipListener', m.code, m.text || textFor(m.code, this.lang()));
+      case 'status':
+        if (m.code === 'MIRROR' && this.capturer && !this.flashing) this.capturer.setMode(MODE_PREVIEW);
+        return this.status(m.code);
+      case 'color':
+        return this.onColor(m);
+      case 'result':
+        this.owner.attempt = m.attempt;
+        this.owner.remaining = m.remaining;
+        return this.finish(m.success, normalizeResultCode(m.code), m.message);
+      case 'error': {
+        const code = normalizeResultCode(m.code) || 'INTERNAL_ERROR';
+        return this.finish(false, code, m.message);
+      }
+      default:
+    }
+  }
+
+  onConfig(m) {
+    const owner = this.owner;
+    if (m.language != null) {
+      owner.language = normalizeLanguage(m.language);
+      owner.languageFromServer = true;
+    }
+    owner.attempt = m.attempt;
+    owner.maxUploadTimes = m.max_upload_times;
+    if (this.configured) {
+      if (this.capturer) this.capturer.setSettings(m.capture);
+      return;
+    }
+    this.configured = true;
+    if (this.wsTimer != null) this.env.clearTimeout(this.wsTimer);
+    this.wsTimer = null;
+    this.status('WS_CONNECTED');
+    this.call('configListener', {
+      language: owner.language,
+      colorNumber: m.color_number,
+      attempt: m.attempt,
+      maxUploadTimes: m.max_upload_times,
+    });
+    if (this.done) return;
+    // The "media connection" of Megvii's SDK is the frame stream here; the
+    // two RTC_ statuses keep the documented sequence for analytics.
+    this.status('RTC_CONNECTING');
+    const env = this.env;
+    const c = new FrameCapturer({
+      video: this.video,
+      createCanvas: () => env.document.createElement('canvas'),
+      socket: this.ws,
+      Blob: env.Blob,
+      clock: env.clock,
+      raf: env.raf,
+      setInterval: env.setInterval,
+      clearInterval: env.clearInterval,
+    });
+    c.setSettings(m.capture || captureSettings(null));
+    this.capturer = c;
+    c.setMode(MODE_PREVIEW);
+    c.start();
+    this.status('RTC_CONNECTED');
+    this.status('MIRROR');
+  }
+
+  onColor(m) {
+    const c = this.capturer;
+    if (m.status === 'COLORING') {
+      if (!this.flashing) {
+        this.flashing = true;
+        this.status('FLASHING');
+        if (c) c.setMode(MODE_FLASH);
+      }
+      const gen = ++this.colorGen;
+      this.call('colorListener', m.color, 'COLORING', m.index, m.sum);
+      // The page paints in the frame after its colorListener returns: the
+      // first rAF runs just before that paint (from then on camera frames
+      // may carry the colour), the second one after it (shown).
+      this.env.raf(() => {
+        if (this.done || gen !== this.colorGen) return;
+        if (c) c.setColorIndex(m.index);
+        this.env.raf(() => {
+          if (this.done) return;
+          const clk = this.env.clock;
+          this.sendJSON(shownMessage(m.seq_id, m.index, clk.timeOrigin + clk.perfNow()));
+        });
+      });
+      return;
+    }
+    // DONE or RESET: the colours are over either way; RESET goes back to
+    // the mirror stage, DONE waits for the verdict.
+    this.colorGen++;
+    this.flashing = false;
+    if (c) {
+      c.setColorIndex(0);
+      c.setMode(m.status === 'RESET' ? MODE_PREVIEW : MODE_IDLE);
+    }
+    this.call('colorListener', m.color, m.status, m.index, m.sum);
+    this.status(m.status === 'RESET' ? 'MIRROR' : 'EVALUATING');
+  }
+
+  onClose(code, reason) {
+    this.ws = null;
+    if (this.done) return;
+    const rc = resultCodeForClose(code);
+    this.finish(false, rc, textFor(rc, this.lang()) || reason);
+  }
+
+  teardown() {
+    const env = this.env;
+    if (this.wsTimer != null) env.clearTimeout(this.wsTimer);
+    this.wsTimer = null;
+    if (this.capturer) this.capturer.stop();
+    if (env.window && env.window.removeEventListener) env.window.removeEventListener('pagehide', this.onPageHide);
+    const ws = this.ws;
+    this.ws = null;
+    if (ws) {
+      ws.onopen = ws.onmessage = ws.onclose = ws.onerror = null;
+      if (ws.readyState <= WS_OPEN) {
+        try {
+          ws.close(1000);
+        } catch (_) {
+          // Closing a socket that is already failing may throw; nothing to do.
+        }
+      }
+    }
+    stopTracks(this.stream);
+    this.stream = null;
+    this.removePlayButton();
+    if (this.video) {
+      this.video.srcObject = null;
+      if (this.video.parentNode) this.video.parentNode.removeChild(this.video);
+      this.video = null;
+    }
+  }
+
+  abort() {
+    if (this.done) return;
+    this.sendJSON(cancelMessage());
+    this.done = true;
+    this.teardown();
+  }
+
+  finish(success, code, message) {
+    if (this.done) return;
+    this.status('FINISHED');
+    this.done = true;
+    this.teardown();
+    const owner = this.owner;
+    const text = message || textFor(code, this.lang());
+    this.call('resultCallback', success, code, text, {
+      attempt: owner.attempt,
+      remaining: owner.remaining,
+      language: this.lang(),
+    });
+    // Options of Megvii's older SDK page (spec §3.2).
+    if (success) {
+      this.call('successCallback', code);
+    } else {
+      owner.failCount++;
+      if (!this.o.onlyFailCode || owner.failCount === 1) this.call('failCallback', code);
+    }
+  }
+}
+
+function stopTracks(stream) {
+  if (!stream || typeof stream.getTracks !== 'function') return;
+  for (const t of stream.getTracks()) {
+    try {
+      t.stop();
+    } catch (_) {
+      // A track that is already ended may throw in old browsers.
+    }
+  }
+}
+
+function cameraErrorCode(e) {
+  switch (e && e.name) {
+    case 'NotAllowedError':
+    case 'PermissionDeniedError':
+    case 'SecurityError':
+    case 'NotReadableError':
+    case 'TrackStartError':
+    case 'AbortError':
+      return 'PERMISSIONS_ERROR';
+    default:
+      // NotFoundError, OverconstrainedError, TypeError: no usable camera.
+      return 'SUPPORT_ERROR';
+  }
+}
+
+function cameraErrorMessage(e, lang) {
+  const zh = lang === 'zh';
+  switch (e && e.name) {
+    case 'TimeoutError':
+      return zh ? '等待摄像头权限超时。' : 'Camera permission was not granted in time.';
+    case 'NotReadableError':
+    case 'TrackStartError':
+      return zh ? '摄像头正被其他应用使用。' : 'The camera is being used by another app.';
+    case 'NotFoundError':
+    case 'DevicesNotFoundError':
+      return zh ? '未找到摄像头。' : 'No camera was found.';
+    default:
+      return textFor(cameraErrorCode(e), lang);
+  }
+}
+
+function cssSize(v) {
+  if (typeof v === 'number') return v + 'px';
+  return v == null || v === '' ? 'auto' : String(v);
+}
