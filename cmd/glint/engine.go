@@ -3,10 +3,12 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"image"
 	"image/jpeg"
+	"io/fs"
 	"math"
 	"os"
 	"strings"
@@ -14,6 +16,7 @@ import (
 	"github.com/glint-id/glint/internal/api"
 	"github.com/glint-id/glint/internal/face"
 	"github.com/glint-id/glint/internal/imaging"
+	"github.com/glint-id/glint/internal/session"
 )
 
 // maxCLISide bounds the images the local commands accept (8192² RGBA is
@@ -115,4 +118,37 @@ func defaultModels() string {
 		return d
 	}
 	return "models"
+}
+
+// newCaptureAnalyzer returns the face analysis of the capture channel,
+// built on the engine serve loaded, and the passive anti-spoof model, nil
+// when its file is missing (the reflection analysis then decides alone).
+// An engine that is not the face engine (a test double) yields a nil
+// analyzer: the capture side stays off.
+func newCaptureAnalyzer(engine api.FaceEngine, modelsDir string) (session.FaceAnalyzer, session.PassiveScorer, error) {
+	ref, ok := engine.(referenceEngine)
+	if !ok {
+		return nil, nil, nil
+	}
+	models := os.DirFS(modelsDir)
+	faceAPI, err := fs.Sub(models, "face-api")
+	if err != nil {
+		return nil, nil, err
+	}
+	an, err := session.NewEngineAnalyzer(ref.e, faceAPI)
+	if err != nil {
+		return nil, nil, err
+	}
+	human, err := fs.Sub(models, "human")
+	if err != nil {
+		return nil, nil, err
+	}
+	if _, err := fs.Stat(human, face.AntiSpoofModel); errors.Is(err, fs.ErrNotExist) {
+		return an, nil, nil
+	}
+	as, err := face.LoadAntiSpoof(human, face.AntiSpoofModel)
+	if err != nil {
+		return nil, nil, err
+	}
+	return an, as, nil
 }

@@ -66,6 +66,7 @@ func (c *evalCommand) Run(ctx context.Context, args []string) error {
 	fl := flag.NewFlagSet("eval", flag.ContinueOnError)
 	models := fl.String("models", defaultModels(), "models `dir`")
 	cfg := engineFlags(fl)
+	dump := fl.String("dump", "", "also write each pair's distance to `file` (TSV: path_a, path_b, same, distance)")
 	fl.Usage = func() {
 		fmt.Fprintln(fl.Output(), `usage: glint eval [flags] PAIRS.tsv|MANIFEST.tsv
 
@@ -103,7 +104,7 @@ detection instead: images whose significant-face count matches the label.`)
 		}
 		return enc.Encode(rep)
 	}
-	rep, err := c.pairs(ctx, eng, dir, rows)
+	rep, err := c.pairs(ctx, eng, dir, rows, *dump)
 	if err != nil {
 		return err
 	}
@@ -144,7 +145,7 @@ type imageResult struct {
 	decode time.Duration
 }
 
-func (c *evalCommand) pairs(ctx context.Context, eng *face.Engine, dir string, rows [][]string) (*pairsReport, error) {
+func (c *evalCommand) pairs(ctx context.Context, eng *face.Engine, dir string, rows [][]string, dump string) (*pairsReport, error) {
 	type pair struct {
 		a, b string
 		same bool
@@ -197,6 +198,16 @@ func (c *evalCommand) pairs(ctx context.Context, eng *face.Engine, dir string, r
 			d = m.Distance
 		}
 		scored = append(scored, face.Pair{Distance: d, Same: p.same})
+	}
+	if dump != "" {
+		var b strings.Builder
+		b.WriteString("path_a\tpath_b\tsame\tdistance\n")
+		for i, p := range pairs {
+			fmt.Fprintf(&b, "%s\t%s\t%d\t%g\n", p.a, p.b, map[bool]int{false: 0, true: 1}[p.same], scored[i].Distance)
+		}
+		if err := os.WriteFile(dump, []byte(b.String()), 0o644); err != nil {
+			return nil, err
+		}
 	}
 	roc := face.NewROC(scored)
 	rep.Accuracy, rep.Threshold, rep.AUC, rep.EER = round4(roc.Accuracy), round4(roc.AccuracyThreshold), round4(roc.AUC), round4(roc.EER)

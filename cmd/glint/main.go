@@ -29,6 +29,7 @@ var commands = []struct {
 	{"detect", "print the faces found in images as JSON", func(m *Main) command { return &detectCommand{stdout: m.Stdout} }},
 	{"compare", "compare the largest faces of two images", func(m *Main) command { return &compareCommand{stdout: m.Stdout} }},
 	{"eval", "measure detection or verification on labelled data", func(m *Main) command { return &evalCommand{stdout: m.Stdout, stderr: m.Stderr} }},
+	{"liveness-eval", "measure flash liveness on rendered genuine and attack sequences", func(m *Main) command { return &livenessEvalCommand{stdout: m.Stdout, stderr: m.Stderr} }},
 }
 
 func main() {

@@ -8,10 +8,13 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"strings"
 	"time"
 
 	"github.com/glint-id/glint/internal/api"
 	"github.com/glint-id/glint/internal/auth"
+	"github.com/glint-id/glint/internal/session"
+	"github.com/glint-id/glint/internal/store"
 )
 
 // newEngine builds the face engine from the model directory (engine.go);
@@ -48,6 +51,7 @@ func (c *ServeCommand) Run(ctx context.Context, args []string) error {
 	insecure := fs.Bool("insecure-http", false, "allow plain HTTP on a non-loopback address (behind a TLS-terminating proxy)")
 	trusted := fs.String("trusted-proxy", "", "comma-separated `CIDRs` of proxies whose X-Forwarded-For is trusted")
 	keepRefs := fs.Bool("keep-reference-images", false, "store uploaded reference photos with each verification (audit)")
+	sdkHost := fs.String("sdk-host", c.env("GLINT_SDK_HOST", ""), "host `name` whose / also serves the capture channel, for SDKs given host \"wss://NAME\" (env GLINT_SDK_HOST)")
 	rest, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -68,6 +72,9 @@ func (c *ServeCommand) Run(ctx context.Context, args []string) error {
 	if err != nil {
 		return usageError(fs, "--trusted-proxy: %v", err)
 	}
+	if h := *sdkHost; h != "" && (strings.ContainsAny(h, ":/ ") || h != strings.ToLower(h)) {
+		return usageError(fs, "--sdk-host: want a bare lower-case host name, got %q", h)
+	}
 
 	logger := slog.New(slog.NewJSONHandler(c.Stderr, nil))
 
@@ -82,6 +89,14 @@ func (c *ServeCommand) Run(ctx context.Context, args []string) error {
 	}
 	defer st.Close()
 
+	capture, err := newCapture(ctx, engine, *modelsDir, st.db, logger)
+	if err != nil {
+		return err
+	}
+	if capture != nil {
+		capture.SDKHost = *sdkHost
+	}
+
 	handler, err := api.New(api.Config{
 		Store:               st.db,
 		Keys:                st.keys,
@@ -89,6 +104,7 @@ func (c *ServeCommand) Run(ctx context.Context, args []string) error {
 		Logger:              logger,
 		TrustedProxies:      proxies,
 		KeepReferenceImages: *keepRefs,
+		Capture:             capture,
 	})
 	if err != nil {
 		return err
@@ -156,4 +172,51 @@ func isLoopback(listen string) bool {
 	}
 	a, err := netip.ParseAddr(host)
 	return err == nil && a.IsLoopback()
+}
+
+// newCapture sets up the capture side (the channel and the fallback) on
+// the loaded engine, and the sweeper that fails verifications whose
+// life_time ran out unattended. It returns nil when the engine is a test
+// double without the face models.
+func newCapture(ctx context.Context, engine api.FaceEngine, modelsDir string, st store.Store, logger *slog.Logger) (*api.CaptureConfig, error) {
+	analyzer, passive, err := newCaptureAnalyzer(engine, modelsDir)
+	if err != nil {
+		return nil, fmt.Errorf("load capture models from %s: %w", modelsDir, err)
+	}
+	if analyzer == nil {
+		logger.Warn("capture channel off: no face engine")
+		return nil, nil
+	}
+	if passive == nil {
+		logger.Warn("passive anti-spoof model missing: liveness rests on the flash reflection alone (run make models)")
+	}
+	mgr, err := session.NewManager(session.Config{Store: st, Analyzer: analyzer, Passive: passive, Logger: logger})
+	if err != nil {
+		return nil, err
+	}
+	go sweepExpired(ctx, st, logger)
+	return &api.CaptureConfig{Sessions: mgr}, nil
+}
+
+// sweepInterval is how often verifications past their life_time are
+// moved to FAILED; the capture calls apply the transition themselves the
+// moment they see one, so the sweep only bounds how stale get_result can
+// be for tokens nobody touches.
+const sweepInterval = time.Minute
+
+func sweepExpired(ctx context.Context, st store.Store, logger *slog.Logger) {
+	t := time.NewTicker(sweepInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-t.C:
+			if n, err := st.ExpireVerifications(ctx, now, ""); err != nil {
+				logger.Error("expiry sweep", "err", err)
+			} else if n > 0 {
+				logger.Info("expiry sweep", "expired", n)
+			}
+		}
+	}
 }

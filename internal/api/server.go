@@ -26,6 +26,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/glint-id/glint/internal/auth"
+	"github.com/glint-id/glint/internal/sdk"
 	"github.com/glint-id/glint/internal/store"
 )
 
@@ -66,6 +67,10 @@ type Config struct {
 
 	// Now defaults to time.Now.
 	Now func() time.Time
+
+	// Capture, when set, serves the browser-facing capture side (rtc.go,
+	// flash.go).
+	Capture *CaptureConfig
 }
 
 // Handler is the HTTP handler of the whole service.
@@ -103,6 +108,20 @@ func New(cfg Config) (*Handler, error) {
 	// answers everything else, so a wrong method on a known path is a 404
 	// API_NOT_FOUND as FaceID does rather than the mux's 405.
 	h.mux.Handle("POST /faceid/lite/raw/get_token", h.endpoint("get_token", h.getToken))
+	if c := cfg.Capture; c != nil {
+		if c.Sessions == nil {
+			return nil, errors.New("api: Capture needs Sessions")
+		}
+		rtc := h.newRTCHandler(c)
+		h.mux.Handle("GET /faceid/lite/raw/rtc", rtc)
+		if c.SDKHost != "" {
+			h.mux.Handle("GET "+c.SDKHost+"/{$}", rtc)
+		}
+		h.mux.Handle("POST /faceid/lite/raw/start_flash", h.endpoint("start_flash", h.startFlash))
+		h.mux.Handle("POST /faceid/lite/raw/validate_flash", h.endpoint("validate_flash", h.validateFlash))
+		h.mux.Handle(sdk.SDKPrefix, sdk.Handler())
+		h.mux.Handle(sdk.PagePrefix, sdk.Handler())
+	}
 	h.mux.HandleFunc("GET /healthz", h.healthz)
 	h.mux.HandleFunc("GET /readyz", h.readyz)
 	h.mux.Handle("GET /metrics", cfg.Metrics.Handler())

@@ -13,9 +13,13 @@ package store
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"image"
 	"net/netip"
+	"slices"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -203,9 +207,220 @@ type Store interface {
 	// is empty, ordered by key, endpoint, outcome and billing flag.
 	Usage(ctx context.Context, keyID string) ([]UsageCount, error)
 
+	// BeginCapture admits a capture (a channel hello or a fallback
+	// start_flash) for token at now and returns the record. A record in
+	// NOT_STARTED moves to PROCESSING; one in PROCESSING stays. Refusals,
+	// checked in this order: ErrNotFound; ErrFinished (OK or FAILED);
+	// ErrExpired (now ≥ ExpiresAt: the record is moved to FAILED, its
+	// terminal time being ExpiresAt); ErrAttemptsExhausted (Attempts ≥
+	// MaxUploadTimes; nothing changes).
+	BeginCapture(ctx context.Context, token string, now time.Time) (*Verification, error)
+
+	// CountAttempt counts one attempt (an evaluated colour sequence, or
+	// one abandoned after its first colour) and returns the attempts
+	// used, atomically: Attempts grows only while it is below
+	// MaxUploadTimes, so concurrent callers never exceed the budget.
+	// Refusals: ErrNotFound, ErrFinished, ErrNotStarted, ErrExpired (with
+	// the expiry transition), ErrAttemptsExhausted.
+	CountAttempt(ctx context.Context, token string, now time.Time) (int, error)
+
+	// SaveLiveness stores the liveness result of a failed attempt while
+	// the verification goes on (PROCESSING), so that a later FAILED
+	// outcome, possibly from another connection, can carry it. Refusals:
+	// ErrNotFound, ErrFinished, ErrNotStarted.
+	SaveLiveness(ctx context.Context, token string, lr *LivenessResult) error
+
+	// FinishVerification moves a verification from PROCESSING to o.Status
+	// (OK or FAILED) and stores o, exactly once: of concurrent callers
+	// one succeeds and the others get ErrFinished. Refusals: ErrNotFound,
+	// ErrFinished, ErrNotStarted. Expiry is not checked: an attempt that
+	// began in time may finish after it.
+	FinishVerification(ctx context.Context, token string, o *Outcome) error
+
+	// ExpireVerifications moves to FAILED every verification that is not
+	// terminal and whose ExpiresAt is at or before now, recording
+	// ExpiresAt as its terminal time, and returns how many it moved. A
+	// non-empty token limits it to that verification.
+	ExpireVerifications(ctx context.Context, now time.Time, token string) (int, error)
+
+	// Result returns the stored outcome of a verification, or
+	// ErrNotFound.
+	Result(ctx context.Context, token string) (*Result, error)
+
 	// Ping reports whether the store can serve requests.
 	Ping(ctx context.Context) error
 
 	// Close releases the store's resources.
 	Close() error
+}
+
+// Errors of the capture lifecycle (see the capture methods of Store).
+var (
+	// ErrExpired means the verification's life_time has elapsed. The call
+	// that reports it has moved the record to FAILED if it was not
+	// terminal yet (the expiry transition of spec §4.5).
+	ErrExpired = errors.New("store: verification expired")
+
+	// ErrFinished means the verification is already OK or FAILED.
+	ErrFinished = errors.New("store: verification already finished")
+
+	// ErrAttemptsExhausted means every attempt max_upload_times allows
+	// has been counted.
+	ErrAttemptsExhausted = errors.New("store: no attempts left")
+
+	// ErrNotStarted means the call needs a verification in PROCESSING and
+	// no capture has begun (status NOT_STARTED).
+	ErrNotStarted = errors.New("store: capture not started")
+)
+
+// Terminal reports whether s is a final state (OK or FAILED).
+func (s Status) Terminal() bool { return s == StatusOK || s == StatusFailed }
+
+// Liveness outcomes (liveness_result.result, spec §4.2).
+const (
+	LivenessPass = "PASS"
+	LivenessFail = "FAIL"
+)
+
+// Transports a liveness result was captured over (liveness_result.transport).
+const (
+	TransportRTC    = "rtc"
+	TransportUpload = "upload"
+)
+
+// LivenessDetails are the counters of user mistakes of spec §4.2. They
+// explain a result; they never decide it. The JSON names are the wire
+// names.
+type LivenessDetails struct {
+	FaceNotFound   int `json:"FACE_NOT_FOUND"`
+	SideFace       int `json:"SIDE_FACE"`
+	UpdownFace     int `json:"UPDOWN_FACE"`
+	EyeOcclusion   int `json:"EYE_OCCLUSION"`
+	MouthOcclusion int `json:"MOUTH_OCCLUSION"`
+	AwayFromCamera int `json:"AWAY_FROM_CAMERA"`
+	CloseToCamera  int `json:"CLOSE_TO_CAMERA"`
+	OutOfImage     int `json:"OUT_OF_IMAGE"`
+	MultipleFaces  int `json:"MULTIPLE_FACES"`
+	// UploadTimes is the number of attempts used.
+	UploadTimes int `json:"UPLOAD_TIMES"`
+}
+
+// Add adds o's counters to d's, except UploadTimes, which counts attempts
+// of the whole verification rather than events and is set, not summed.
+func (d *LivenessDetails) Add(o LivenessDetails) {
+	d.FaceNotFound += o.FaceNotFound
+	d.SideFace += o.SideFace
+	d.UpdownFace += o.UpdownFace
+	d.EyeOcclusion += o.EyeOcclusion
+	d.MouthOcclusion += o.MouthOcclusion
+	d.AwayFromCamera += o.AwayFromCamera
+	d.CloseToCamera += o.CloseToCamera
+	d.OutOfImage += o.OutOfImage
+	d.MultipleFaces += o.MultipleFaces
+}
+
+// FaceGenuineness holds the attack-type scores of spec §4.2's optional
+// extras, with the Lite API's names. Each confidence and threshold is in
+// [0, 1]; a confidence above its threshold means that attack is suspected.
+type FaceGenuineness struct {
+	ScreenReplayConfidence  float64 `json:"screen_replay_confidence"`
+	ScreenReplayThreshold   float64 `json:"screen_replay_threshold"`
+	SyntheticFaceConfidence float64 `json:"synthetic_face_confidence"`
+	SyntheticFaceThreshold  float64 `json:"synthetic_face_threshold"`
+	// FaceReplaced is 1 when the person changed during the verification.
+	FaceReplaced int `json:"face_replaced"`
+}
+
+// LivenessResult is liveness_result (spec §4.2), stored as it is sent.
+type LivenessResult struct {
+	// Result is LivenessPass or LivenessFail.
+	Result          string           `json:"result"`
+	Details         LivenessDetails  `json:"details"`
+	FaceGenuineness *FaceGenuineness `json:"face_genuineness,omitempty"`
+	// Transport is TransportRTC or TransportUpload.
+	Transport string `json:"transport,omitempty"`
+}
+
+// RefMatch is the comparison of the captured face with one reference.
+type RefMatch struct {
+	// Index is the reference's number: 1 for image_ref1, 2 for image_ref2.
+	Index int
+	// Confidence is in [0, 100], higher for more alike.
+	Confidence float64
+	// Thresholds maps false-accept rates ("1e-3" … "1e-6") to the
+	// confidence that reaches them.
+	Thresholds map[string]float64
+}
+
+// VerifyResult is verify_result (spec §4.3): one RefMatch per reference.
+// It marshals to the wire shape {"result_ref1": {...}, "result_ref2": {...}}.
+type VerifyResult struct {
+	Refs []RefMatch
+}
+
+type refMatchJSON struct {
+	Confidence float64            `json:"confidence"`
+	Thresholds map[string]float64 `json:"thresholds"`
+}
+
+// MarshalJSON implements json.Marshaler.
+func (v VerifyResult) MarshalJSON() ([]byte, error) {
+	m := make(map[string]refMatchJSON, len(v.Refs))
+	for _, r := range v.Refs {
+		m["result_ref"+strconv.Itoa(r.Index)] = refMatchJSON{Confidence: r.Confidence, Thresholds: r.Thresholds}
+	}
+	return json.Marshal(m)
+}
+
+// UnmarshalJSON implements json.Unmarshaler. Keys other than result_refN
+// are ignored.
+func (v *VerifyResult) UnmarshalJSON(b []byte) error {
+	var m map[string]refMatchJSON
+	if err := json.Unmarshal(b, &m); err != nil {
+		return err
+	}
+	v.Refs = v.Refs[:0]
+	for k, r := range m {
+		n, err := strconv.Atoi(strings.TrimPrefix(k, "result_ref"))
+		if err != nil || !strings.HasPrefix(k, "result_ref") || n < 1 {
+			continue
+		}
+		v.Refs = append(v.Refs, RefMatch{Index: n, Confidence: r.Confidence, Thresholds: r.Thresholds})
+	}
+	slices.SortFunc(v.Refs, func(a, b RefMatch) int { return a.Index - b.Index })
+	return nil
+}
+
+// MaxImages is how many best images an Outcome may carry (image_best and
+// image_best_2, spec §4.4).
+const MaxImages = 2
+
+// Outcome is what FinishVerification stores when a verification ends.
+type Outcome struct {
+	// Status is StatusOK or StatusFailed.
+	Status Status
+	// Liveness replaces any result SaveLiveness stored; nil clears it
+	// (no attempt was evaluated).
+	Liveness *LivenessResult
+	// Verify is set when the comparison ran.
+	Verify *VerifyResult
+	// Images are the best frames as JPEG, best first, at most MaxImages.
+	// They are the only media a verification keeps.
+	Images [][]byte
+	// At is terminal_at; zero means the store's clock.
+	At time.Time
+}
+
+// Result is the stored outcome of a verification, what get_result reads.
+// While the verification is not terminal, Liveness may hold the result of
+// a failed attempt (see SaveLiveness), which the API does not show yet.
+type Result struct {
+	Token    string
+	Status   Status
+	Attempts int
+	Liveness *LivenessResult
+	Verify   *VerifyResult
+	Images   [][]byte
+	// TerminalAt is when the status became OK or FAILED; zero before.
+	TerminalAt time.Time
 }

@@ -83,7 +83,7 @@ func (db *DB) Open(ctx context.Context) error {
 	sqldb.SetMaxOpenConns(4)
 	sqldb.SetMaxIdleConns(4)
 	db.db = sqldb
-	if err := sqldb.PingContext(ctx); err != nil {
+	if err := pingBusy(ctx, sqldb); err != nil {
 		sqldb.Close()
 		return fmt.Errorf("sqlite: open %s: %w", db.Path, err)
 	}
@@ -92,6 +92,30 @@ func (db *DB) Open(ctx context.Context) error {
 		return err
 	}
 	return nil
+}
+
+// pingBusy opens the first connection, retrying while the file is busy.
+// Switching a new file to WAL takes an exclusive lock that SQLite does not
+// wait for (the busy handler is not called, to rule out deadlock), so
+// processes creating the same database at once may see SQLITE_BUSY here.
+func pingBusy(ctx context.Context, sqldb *sql.DB) error {
+	var err error
+	for i := range 8 {
+		if err = sqldb.PingContext(ctx); err == nil || !isBusy(err) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(time.Duration(i+1) * 10 * time.Millisecond):
+		}
+	}
+	return err
+}
+
+func isBusy(err error) bool {
+	var e *sqlite.Error
+	return errors.As(err, &e) && e.Code()&0xff == sqlite3.SQLITE_BUSY
 }
 
 // Close closes the database.

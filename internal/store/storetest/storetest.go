@@ -49,6 +49,14 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"CallLimitConcurrent", testCallLimitConcurrent},
 		{"DeleteKeyCascades", testDeleteKeyCascades},
 		{"Usage", testUsage},
+		{"CaptureLifecycle", testCaptureLifecycle},
+		{"CaptureRefusals", testCaptureRefusals},
+		{"CaptureExpiry", testCaptureExpiry},
+		{"ExpireSweep", testExpireSweep},
+		{"AttemptsConcurrent", testAttemptsConcurrent},
+		{"FinishConcurrent", testFinishConcurrent},
+		{"ResultNotFound", testResultNotFound},
+		{"ResultsDeletedWithKey", testResultsDeletedWithKey},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

@@ -1,0 +1,289 @@
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"mime"
+	"mime/multipart"
+	"net/http"
+	"path"
+	"strconv"
+	"strings"
+
+	"github.com/glint-id/glint/internal/session"
+)
+
+// The HTTP fallback of the capture side (spec §2.3.2, adapted): instead
+// of a video, validate_flash takes the frames as JPEG file parts.
+
+// flashStartReply is start_flash's success body.
+type flashStartReply struct {
+	*meta
+	SeqID          string   `json:"seq_id"`
+	Colors         []string `json:"colors"`
+	HoldMs         []int    `json:"hold_ms"`
+	Attempt        int      `json:"attempt"`
+	MaxUploadTimes int      `json:"max_upload_times"`
+}
+
+// flashResultReply is validate_flash's success body.
+type flashResultReply struct {
+	*meta
+	Attempt   int    `json:"attempt"`
+	Remaining int    `json:"remaining"`
+	Status    string `json:"status"`
+	Success   bool   `json:"success"`
+}
+
+// Errors of the fallback (spec §2.3.2).
+var errInvalidToken = &apiError{http.StatusBadRequest, "INVALID_TOKEN"}
+
+const reasonMoreRetryTimes = "MORE_RETRY_TIMES"
+
+// Limits of an upload: the frames of one sequence (4–8 colours of at
+// most 600 ms at up to 30 fps, plus lead-in) fit well within them.
+const (
+	maxUploadFrames   = 300
+	maxUploadTextPart = 64 << 10
+)
+
+// flashCORS lets the page that uses the token read the reply: the
+// fallback is called from the integrator's page, another origin. The
+// origin is echoed only when the token's key allows it.
+func (h *Handler) flashCORS(c *call, token string) {
+	origin := c.r.Header.Get("Origin")
+	v, err := h.cfg.Store.Verification(c.r.Context(), token)
+	if err != nil {
+		return
+	}
+	c.keyID = v.KeyID // the ledger row belongs to the token's key
+	if origin == "" {
+		return
+	}
+	k, err := h.cfg.Store.Key(c.r.Context(), v.KeyID)
+	if err != nil || !session.OriginAllowed(k.AllowedOrigins, origin) {
+		return
+	}
+	c.w.Header().Set("Access-Control-Allow-Origin", origin)
+	c.w.Header().Add("Vary", "Origin")
+}
+
+// flashError maps the session's refusals to FaceID errors.
+func flashError(err error) *apiError {
+	var ue *session.UploadError
+	switch {
+	case errors.Is(err, session.ErrTokenInvalid):
+		return errInvalidToken
+	case errors.Is(err, session.ErrNoAttempts):
+		return errAuthorization(reasonMoreRetryTimes)
+	case errors.Is(err, session.ErrSeqID):
+		return errBad("seq_id")
+	case errors.Is(err, session.ErrTimeline):
+		return errBad("timeline")
+	case errors.As(err, &ue):
+		return &apiError{http.StatusBadRequest, ue.Code}
+	}
+	return errInternal
+}
+
+// startFlash implements POST /faceid/lite/raw/start_flash.
+func (h *Handler) startFlash(c *call) {
+	f, err := readForm(c.w, c.r, h.cfg.MaxBodyBytes, func(n string) bool { return n == "token" })
+	if errors.Is(err, errTooLarge) {
+		c.tooLarge = true
+		return
+	}
+	token, ok := f.text("token")
+	if !ok {
+		c.fail(errMissing("token"), nil)
+		return
+	}
+	h.flashCORS(c, token)
+	fs, err := h.cfg.Capture.Sessions.StartFlash(c.r.Context(), token, c.r.Header.Get("Origin"))
+	if err != nil {
+		c.fail(flashError(err), err)
+		return
+	}
+	c.body = flashStartReply{
+		meta: c.meta, SeqID: fs.SeqID, Colors: fs.Colors, HoldMs: fs.HoldMs,
+		Attempt: fs.Attempt, MaxUploadTimes: fs.MaxUploadTimes,
+	}
+}
+
+// validateFlash implements POST /faceid/lite/raw/validate_flash:
+// multipart fields token, seq_id, timeline (JSON [{index, t_ms}]) and
+// frames, one JPEG file part per frame whose file name is its capture
+// time in milliseconds on the timeline's clock ("1234.5.jpg"), or, in
+// the same order, the numbers of an optional frame_times JSON array.
+func (h *Handler) validateFlash(c *call) {
+	maxFrame := h.captureParams().MaxFrameBytes
+	up, err := readUpload(c.w, c.r, h.cfg.MaxBodyBytes, maxFrame)
+	if errors.Is(err, errTooLarge) {
+		c.tooLarge = true
+		return
+	}
+	if up.token != "" {
+		h.flashCORS(c, up.token)
+	}
+	for _, m := range []struct {
+		name    string
+		present bool
+	}{
+		{"token", up.token != ""},
+		{"seq_id", up.seqID != ""},
+		{"timeline", up.timeline != nil},
+		{"frames", len(up.frames) > 0},
+	} {
+		if !m.present {
+			c.fail(errMissing(m.name), err)
+			return
+		}
+	}
+	var timeline []session.TimelineEntry
+	if err := json.Unmarshal(up.timeline, &timeline); err != nil {
+		c.fail(errBad("timeline"), err)
+		return
+	}
+	frames, bad := up.uploadFrames()
+	if bad != nil || err != nil {
+		c.fail(errBad("frames"), errors.Join(bad, err))
+		return
+	}
+	out, err := h.cfg.Capture.Sessions.ValidateFlash(c.r.Context(), &session.FlashUpload{
+		Token: up.token, SeqID: up.seqID, Origin: c.r.Header.Get("Origin"),
+		Frames: frames, Timeline: timeline,
+	})
+	if err != nil {
+		c.fail(flashError(err), err)
+		return
+	}
+	c.body = flashResultReply{
+		meta: c.meta, Attempt: out.Attempt, Remaining: out.Remaining,
+		Status: string(out.Status), Success: out.Success,
+	}
+}
+
+// upload is a parsed validate_flash body.
+type upload struct {
+	token, seqID string
+	timeline     []byte
+	frameTimes   []byte
+	frames       []uploadPart
+}
+
+type uploadPart struct {
+	filename string
+	data     []byte
+}
+
+var errUpload = errors.New("malformed upload")
+
+// uploadFrames pairs each frame with its capture time.
+func (u *upload) uploadFrames() ([]session.UploadFrame, error) {
+	out := make([]session.UploadFrame, len(u.frames))
+	var times []float64
+	if u.frameTimes != nil {
+		if err := json.Unmarshal(u.frameTimes, &times); err != nil || len(times) != len(u.frames) {
+			return nil, fmt.Errorf("%w: frame_times does not give one time per frame", errUpload)
+		}
+	}
+	for i, p := range u.frames {
+		var t float64
+		if times != nil {
+			t = times[i]
+		} else {
+			stem := strings.TrimSuffix(p.filename, path.Ext(p.filename))
+			v, err := strconv.ParseFloat(stem, 64)
+			if err != nil {
+				return nil, fmt.Errorf("%w: frame %d: file name %q is not a time in ms", errUpload, i, p.filename)
+			}
+			t = v
+		}
+		if math.IsNaN(t) || math.IsInf(t, 0) {
+			return nil, fmt.Errorf("%w: frame %d: time %v", errUpload, i, t)
+		}
+		out[i] = session.UploadFrame{TMs: t, JPEG: p.data}
+	}
+	return out, nil
+}
+
+// readUpload reads a multipart validate_flash body of at most limit
+// bytes, streaming: every frames part is kept (up to maxUploadFrames of
+// at most maxFrame bytes), the text fields up to maxUploadTextPart, the
+// rest discarded. It returns errTooLarge past limit; other problems are
+// returned with what was read before them.
+func readUpload(w http.ResponseWriter, r *http.Request, limit int64, maxFrame int) (*upload, error) {
+	up := &upload{}
+	if r.ContentLength > limit {
+		return up, errTooLarge
+	}
+	body := http.MaxBytesReader(w, r.Body, limit)
+	mediaType, params, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	var err error
+	if mediaType == "multipart/form-data" && params["boundary"] != "" {
+		err = up.read(multipart.NewReader(body, params["boundary"]), maxFrame)
+	} else {
+		err = fmt.Errorf("%w: content type %q", errUpload, mediaType)
+	}
+	if tooLarge(err) {
+		return up, errTooLarge
+	}
+	if _, cerr := io.Copy(io.Discard, body); tooLarge(cerr) {
+		return up, errTooLarge
+	}
+	return up, err
+}
+
+func (up *upload) read(mr *multipart.Reader, maxFrame int) error {
+	for {
+		p, err := mr.NextPart()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		name := p.FormName()
+		limit := maxUploadTextPart
+		if name == "frames" {
+			limit = maxFrame
+		}
+		data, err := io.ReadAll(io.LimitReader(p, int64(limit)+1))
+		p.Close()
+		if err != nil {
+			return err
+		}
+		if len(data) > limit {
+			if name == "frames" {
+				return fmt.Errorf("%w: a frame of more than %d bytes", errUpload, limit)
+			}
+			continue
+		}
+		switch name {
+		case "token":
+			if up.token == "" {
+				up.token = string(data)
+			}
+		case "seq_id":
+			if up.seqID == "" {
+				up.seqID = string(data)
+			}
+		case "timeline":
+			if up.timeline == nil {
+				up.timeline = data
+			}
+		case "frame_times":
+			if up.frameTimes == nil {
+				up.frameTimes = data
+			}
+		case "frames":
+			if len(up.frames) >= maxUploadFrames {
+				return fmt.Errorf("%w: more than %d frames", errUpload, maxUploadFrames)
+			}
+			up.frames = append(up.frames, uploadPart{filename: p.FileName(), data: data})
+		}
+	}
+}

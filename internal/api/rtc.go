@@ -1,0 +1,167 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/glint-id/glint/internal/session"
+)
+
+// CaptureConfig turns on the browser-facing capture side: the real-time
+// channel (GET /faceid/lite/raw/rtc, a WebSocket) and the HTTP fallback
+// (start_flash, validate_flash). Sessions is required; the zero value of
+// every other field means its default.
+type CaptureConfig struct {
+	Sessions *session.Manager
+
+	// SDKHost, a bare host name, also serves the channel at "/" of that
+	// host, so that an SDK given host "wss://<SDKHost>" (Megvii's sample
+	// passes a bare origin) reaches it.
+	SDKHost string
+
+	// ConnRate and ConnBurst bound new channel connections per client
+	// address: ConnRate a second on average, ConnBurst at once (defaults
+	// 0.5 and 10).
+	ConnRate  float64
+	ConnBurst int
+
+	// MaxFPS and FPSBurst bound the frames one connection may send; the
+	// excess is dropped unread (defaults 40 a second, burst 40).
+	MaxFPS   float64
+	FPSBurst int
+
+	// IdleTimeout closes a connection that sends nothing for this long
+	// (default 60 s; the SDK sends frames several times a second).
+	IdleTimeout time.Duration
+}
+
+func (c CaptureConfig) withDefaults() CaptureConfig {
+	if c.ConnRate <= 0 {
+		c.ConnRate = 0.5
+	}
+	if c.ConnBurst <= 0 {
+		c.ConnBurst = 10
+	}
+	if c.MaxFPS <= 0 {
+		c.MaxFPS = 40
+	}
+	if c.FPSBurst <= 0 {
+		c.FPSBurst = 40
+	}
+	if c.IdleTimeout <= 0 {
+		c.IdleTimeout = time.Minute
+	}
+	return c
+}
+
+// rtcHandler serves the channel.
+type rtcHandler struct {
+	h     *Handler
+	cfg   CaptureConfig
+	conns *addrLimiter
+}
+
+// newRTCHandler returns the channel's handler for c.
+func (h *Handler) newRTCHandler(c *CaptureConfig) http.Handler {
+	cfg := c.withDefaults()
+	return &rtcHandler{h: h, cfg: cfg, conns: newAddrLimiter(cfg.ConnRate, cfg.ConnBurst)}
+}
+
+func (rt *rtcHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h := rt.h
+	start := h.cfg.Now()
+	client := clientAddr(r, h.cfg.TrustedProxies)
+	if !rt.conns.allow(client, start) {
+		h.cfg.Metrics.observeRequest("rtc", http.StatusTooManyRequests, "RATE_LIMITED", h.cfg.Now().Sub(start))
+		http.Error(w, "Too Many Requests", http.StatusTooManyRequests)
+		return
+	}
+	// The server's read and write timeouts are for requests; a channel
+	// lives for minutes and has its own (IdleTimeout, the session's).
+	rc := http.NewResponseController(w)
+	rc.SetReadDeadline(time.Time{})
+	rc.SetWriteDeadline(time.Time{})
+	// The library's own origin check compares against the request's host;
+	// the rule here is per key (its allowed origins), known only once
+	// hello names the token, so the session checks it then.
+	ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{InsecureSkipVerify: true})
+	if err != nil {
+		h.cfg.Metrics.observeRequest("rtc", http.StatusBadRequest, "BAD_UPGRADE", h.cfg.Now().Sub(start))
+		h.cfg.Logger.Info("rtc upgrade failed", "client", client.String(), "err", err)
+		return
+	}
+	ws.SetReadLimit(int64(rt.h.captureParams().MaxFrameBytes + frameHeader))
+	conn := &wsConn{ws: ws, idle: rt.cfg.IdleTimeout, fps: rt.cfg.MaxFPS, burst: rt.cfg.FPSBurst, now: h.cfg.Now}
+	rt.cfg.Sessions.Serve(r.Context(), conn, session.ConnInfo{Origin: r.Header.Get("Origin"), Client: client})
+	h.cfg.Metrics.observeRequest("rtc", http.StatusSwitchingProtocols, "OK", h.cfg.Now().Sub(start))
+}
+
+// captureParams returns the session parameters, for the wire limits.
+func (h *Handler) captureParams() session.Params {
+	return h.cfg.Capture.Sessions.Params()
+}
+
+// wsConn adapts a WebSocket to session.Conn: text messages are JSON,
+// binary ones frames.
+type wsConn struct {
+	ws    *websocket.Conn
+	idle  time.Duration
+	fps   float64
+	burst int
+	now   func() time.Time
+
+	frames  bucket
+	dropped int
+}
+
+// Read implements session.Conn. Malformed messages are handed on as
+// *session.Unknown, so that the session decides (a bad first message
+// closes with 4001; later ones are ignored); frames over the rate limit
+// are dropped here.
+func (c *wsConn) Read(ctx context.Context) (session.Inbound, error) {
+	for {
+		rctx, cancel := context.WithTimeout(ctx, c.idle)
+		typ, data, err := c.ws.Read(rctx)
+		cancel()
+		if err != nil {
+			return nil, err
+		}
+		switch typ {
+		case websocket.MessageText:
+			m, err := parseClientText(data)
+			if err != nil {
+				return &session.Unknown{}, nil
+			}
+			return m, nil
+		case websocket.MessageBinary:
+			if !c.frames.take(c.now(), c.fps, c.burst) {
+				c.dropped++
+				continue
+			}
+			f, err := parseFrame(data)
+			if err != nil {
+				return &session.Unknown{Type: "binary"}, nil
+			}
+			return f, nil
+		}
+	}
+}
+
+// Send implements session.Conn.
+func (c *wsConn) Send(ctx context.Context, m session.Outbound) error {
+	b, err := json.Marshal(m)
+	if err != nil {
+		return fmt.Errorf("rtc: encode %T: %w", m, err)
+	}
+	return c.ws.Write(ctx, websocket.MessageText, b)
+}
+
+// Close implements session.Conn.
+func (c *wsConn) Close(code int, reason string) error {
+	return c.ws.Close(websocket.StatusCode(code), truncate(reason, 120))
+}

@@ -1,0 +1,334 @@
+package session
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"time"
+
+	"github.com/glint-id/glint/internal/face"
+	"github.com/glint-id/glint/internal/liveness"
+	"github.com/glint-id/glint/internal/store"
+)
+
+// The HTTP fallback (spec §2.3.2): start_flash hands out a whole colour
+// sequence, the page shows it while recording, and validate_flash uploads
+// the frames with their capture times and the times each colour was
+// painted. It is weaker than the channel — the client knows every colour
+// before the first is shown, and all timing is its own word — so the
+// stored result says transport "upload" for the integrator to weigh.
+
+// Errors of the fallback; the API maps them to FaceID errors.
+var (
+	// ErrTokenInvalid: unknown, expired or finished token, or a key that
+	// is disabled or does not allow the page's origin.
+	ErrTokenInvalid = errors.New("session: token not valid")
+	// ErrNoAttempts: the verification's attempts are spent.
+	ErrNoAttempts = errors.New("session: no attempts left")
+	// ErrSeqID: the sequence is unknown, used, stale or another token's.
+	ErrSeqID = errors.New("session: unknown, used or stale seq_id")
+	// ErrTimeline: the timeline does not name each colour exactly once.
+	ErrTimeline = errors.New("session: bad timeline")
+)
+
+// Upload error codes (Raw-ValidateVideo's strings, spec §2.3.2).
+const (
+	UploadUnsupportedFormat = "VIDEO_UNSUPPORTED_FORMAT"
+	UploadInvalidDuration   = "VIDEO_INVALID_DURATION"
+	UploadFaceNotFound      = "VIDEO_FACE_NOT_FOUND"
+	UploadMultipleFaces     = "VIDEO_MULTIPLE_FACES"
+	UploadLowFaceQuality    = "VIDEO_LOW_FACE_QUALITY"
+)
+
+// UploadError rejects uploaded media after the attempt was counted.
+type UploadError struct {
+	Code string
+	Err  error
+}
+
+func (e *UploadError) Error() string { return e.Code + ": " + e.Err.Error() }
+func (e *UploadError) Unwrap() error { return e.Err }
+
+// pendingSeq is a sequence start_flash handed out.
+type pendingSeq struct {
+	token  string
+	ch     liveness.Challenge
+	issued time.Time
+}
+
+// FlashStart is start_flash's answer.
+type FlashStart struct {
+	SeqID          string
+	Colors         []string
+	HoldMs         []int
+	Attempt        int
+	MaxUploadTimes int
+}
+
+// UploadFrame is one uploaded frame: its capture time in milliseconds on
+// the same clock as the timeline, and its JPEG.
+type UploadFrame struct {
+	TMs  float64
+	JPEG []byte
+}
+
+// TimelineEntry says colour Index (1-based) was painted at TMs.
+type TimelineEntry struct {
+	Index int     `json:"index"`
+	TMs   float64 `json:"t_ms"`
+}
+
+// FlashUpload is validate_flash's input.
+type FlashUpload struct {
+	Token    string
+	SeqID    string
+	Origin   string
+	Frames   []UploadFrame
+	Timeline []TimelineEntry
+}
+
+// FlashOutcome is validate_flash's answer.
+type FlashOutcome struct {
+	Attempt, Remaining int
+	Status             store.Status
+	// Success says the attempt passed liveness (and the comparison ran).
+	Success bool
+}
+
+// admit checks a token for the fallback: known, usable, its key enabled
+// and allowing origin.
+func (m *Manager) admit(ctx context.Context, token, origin string) (*store.Verification, error) {
+	if token == "" {
+		return nil, ErrTokenInvalid
+	}
+	v, err := m.cfg.Store.Verification(ctx, token)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, ErrTokenInvalid
+	}
+	if err != nil {
+		return nil, err
+	}
+	key, err := m.cfg.Store.Key(ctx, v.KeyID)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return nil, err
+	}
+	if key == nil || key.Disabled || !OriginAllowed(key.AllowedOrigins, origin) {
+		return nil, ErrTokenInvalid
+	}
+	return v, nil
+}
+
+// StartFlash hands out a colour sequence for token. It does not count an
+// attempt (spec §2.3.2); it moves the verification to PROCESSING.
+func (m *Manager) StartFlash(ctx context.Context, token, origin string) (*FlashStart, error) {
+	if _, err := m.admit(ctx, token, origin); err != nil {
+		return nil, err
+	}
+	now := m.cfg.Clock.Now()
+	v, err := m.cfg.Store.BeginCapture(ctx, token, now)
+	switch {
+	case errors.Is(err, store.ErrAttemptsExhausted):
+		m.finishSpent(ctx, token, now)
+		return nil, ErrNoAttempts
+	case errors.Is(err, store.ErrNotFound), errors.Is(err, store.ErrExpired), errors.Is(err, store.ErrFinished):
+		return nil, ErrTokenInvalid
+	case err != nil:
+		return nil, err
+	}
+	ch := m.newChallenge(v.ColorNumber)
+	m.mu.Lock()
+	for id, p := range m.pending {
+		// One live sequence per token, and none past its life.
+		if p.token == token || now.Sub(p.issued) > m.cfg.Params.SeqTTL {
+			delete(m.pending, id)
+		}
+	}
+	m.pending[ch.SeqID] = &pendingSeq{token: token, ch: ch, issued: now}
+	m.mu.Unlock()
+
+	fs := &FlashStart{SeqID: ch.SeqID, Attempt: min(v.Attempts+1, v.MaxUploadTimes), MaxUploadTimes: v.MaxUploadTimes}
+	for i, c := range ch.Colors {
+		fs.Colors = append(fs.Colors, c.Hex())
+		fs.HoldMs = append(fs.HoldMs, int(ch.Holds[i]/time.Millisecond))
+	}
+	return fs, nil
+}
+
+// finishSpent closes a verification whose attempts are all used but which
+// is still open, keeping what earlier attempts stored.
+func (m *Manager) finishSpent(ctx context.Context, token string, now time.Time) {
+	o := &store.Outcome{Status: store.StatusFailed, At: now}
+	if r, err := m.cfg.Store.Result(ctx, token); err == nil {
+		o.Liveness = r.Liveness
+	}
+	if err := m.cfg.Store.FinishVerification(ctx, token, o); err != nil && !errors.Is(err, store.ErrFinished) {
+		m.cfg.Logger.Error("finish spent verification", "err", err)
+	}
+}
+
+// ValidateFlash evaluates an uploaded sequence. Once the token and the
+// sequence check out, the attempt counts, even if the media is then
+// rejected (an *UploadError).
+func (m *Manager) ValidateFlash(ctx context.Context, up *FlashUpload) (*FlashOutcome, error) {
+	v, err := m.admit(ctx, up.Token, up.Origin)
+	if err != nil {
+		return nil, err
+	}
+	now := m.cfg.Clock.Now()
+	m.mu.Lock()
+	p := m.pending[up.SeqID]
+	if p != nil && p.token == up.Token {
+		delete(m.pending, up.SeqID) // single use, whatever follows
+	}
+	m.mu.Unlock()
+	if p == nil || p.token != up.Token || now.Sub(p.issued) > m.cfg.Params.SeqTTL {
+		return nil, ErrSeqID
+	}
+	shown, err := timelineTimes(p.ch, up.Timeline)
+	if err != nil {
+		return nil, err
+	}
+
+	attempts, err := m.cfg.Store.CountAttempt(ctx, up.Token, now)
+	switch {
+	case errors.Is(err, store.ErrAttemptsExhausted):
+		m.finishSpent(ctx, up.Token, now)
+		return nil, ErrNoAttempts
+	case errors.Is(err, store.ErrNotFound), errors.Is(err, store.ErrExpired),
+		errors.Is(err, store.ErrFinished), errors.Is(err, store.ErrNotStarted):
+		return nil, ErrTokenInvalid
+	case err != nil:
+		return nil, err
+	}
+	out := &FlashOutcome{Attempt: attempts, Remaining: max(0, v.MaxUploadTimes-attempts), Status: store.StatusProcessing}
+	ev, err := m.judgeUpload(ctx, v, p.ch, shown, up.Frames)
+	if err != nil {
+		var ue *UploadError
+		if errors.As(err, &ue) && out.Remaining == 0 {
+			m.finishSpent(ctx, up.Token, now)
+		}
+		return nil, err
+	}
+	return m.storeUpload(ctx, v, ev, out)
+}
+
+// judgeUpload checks the media and evaluates it against ch, whose
+// colours were painted at shownMs (on the frames' clock).
+func (m *Manager) judgeUpload(ctx context.Context, v *store.Verification, ch liveness.Challenge, shownMs []float64, frames []UploadFrame) (evalOutput, error) {
+	p := &m.cfg.Params
+	if len(frames) == 0 {
+		return evalOutput{}, &UploadError{UploadInvalidDuration, errors.New("no frames")}
+	}
+	frames = slices.Clone(frames)
+	slices.SortStableFunc(frames, func(a, b UploadFrame) int { return cmp.Compare(a.TMs, b.TMs) })
+	var total time.Duration
+	for _, h := range ch.Holds {
+		total += h
+	}
+	span := time.Duration((frames[len(frames)-1].TMs - frames[0].TMs) * float64(time.Millisecond))
+	if span < total || span > p.MaxUploadSpan {
+		return evalOutput{}, &UploadError{UploadInvalidDuration, fmt.Errorf("frames span %v, the sequence %v", span, total)}
+	}
+	tr := newTracker(m.cfg.Analyzer, p)
+	multi, faced := false, 0
+	for i, f := range frames {
+		if err := ctx.Err(); err != nil {
+			return evalOutput{}, err
+		}
+		res := tr.add(&Frame{Kind: KindFlash, CaptureMs: f.TMs, JPEG: f.JPEG, ColorIndex: colorAt(shownMs, f.TMs)})
+		if res.err != nil {
+			return evalOutput{}, &UploadError{UploadUnsupportedFormat, fmt.Errorf("frame %d: %w", i, res.err)}
+		}
+		if res.detected && res.faces > 1 {
+			multi = true
+		}
+		if tr.frames[len(tr.frames)-1].img != nil {
+			faced++
+		}
+	}
+	switch {
+	case multi:
+		return evalOutput{}, &UploadError{UploadMultipleFaces, errors.New("more than one face")}
+	case faced*2 < len(frames):
+		return evalOutput{}, &UploadError{UploadFaceNotFound, fmt.Errorf("a face in %d of %d frames", faced, len(frames))}
+	}
+	best, _ := tr.best(0)
+	if best == nil || m.cfg.Gate.check(best.img.W, best.img.H, []face.Face{best.f}) != "" {
+		return evalOutput{}, &UploadError{UploadLowFaceQuality, errors.New("no frame passes the framing rules")}
+	}
+	shown := make([]time.Time, len(shownMs))
+	for i, ms := range shownMs {
+		shown[i] = clientTime(ms)
+	}
+	ch.Start = shown[0]
+	return m.evaluate(ctx, evalInput{v: v, ch: ch, shown: shown, tr: tr, mapT: clientTime})
+}
+
+// timelineTimes returns the paint time of each colour, in order, from a
+// timeline that must name every colour of ch exactly once.
+func timelineTimes(ch liveness.Challenge, tl []TimelineEntry) ([]float64, error) {
+	n := len(ch.Colors)
+	if len(tl) != n {
+		return nil, fmt.Errorf("%w: %d entries for %d colours", ErrTimeline, len(tl), n)
+	}
+	out := make([]float64, n)
+	seen := make([]bool, n)
+	for _, e := range tl {
+		i := e.Index - 1
+		if i < 0 || i >= n || seen[i] || math.IsNaN(e.TMs) || math.IsInf(e.TMs, 0) {
+			return nil, fmt.Errorf("%w: entry %+v", ErrTimeline, e)
+		}
+		seen[i], out[i] = true, e.TMs
+	}
+	return out, nil
+}
+
+// colorAt is the colour (1-based) on screen at t, 0 before the first.
+func colorAt(shownMs []float64, t float64) int {
+	c := 0
+	for i, s := range shownMs {
+		if t >= s {
+			c = i + 1
+		}
+	}
+	return c
+}
+
+// storeUpload records an evaluated upload as the channel does an
+// evaluated attempt.
+func (m *Manager) storeUpload(ctx context.Context, v *store.Verification, ev evalOutput, out *FlashOutcome) (*FlashOutcome, error) {
+	lr := &store.LivenessResult{Result: store.LivenessFail, Transport: store.TransportUpload}
+	if r, err := m.cfg.Store.Result(ctx, v.Token); err == nil && r.Liveness != nil {
+		lr.Details = r.Liveness.Details
+	}
+	lr.Details.UploadTimes = out.Attempt
+	g := ev.genuineness
+	lr.FaceGenuineness = &g
+	now := m.cfg.Clock.Now()
+	var err error
+	switch {
+	case ev.verdict.Pass:
+		lr.Result = store.LivenessPass
+		err = m.cfg.Store.FinishVerification(ctx, v.Token, &store.Outcome{
+			Status: store.StatusOK, Liveness: lr, Verify: ev.verify, Images: ev.images, At: now,
+		})
+		out.Status, out.Success = store.StatusOK, true
+	case out.Remaining > 0:
+		err = m.cfg.Store.SaveLiveness(ctx, v.Token, lr)
+	default:
+		err = m.cfg.Store.FinishVerification(ctx, v.Token, &store.Outcome{Status: store.StatusFailed, Liveness: lr, At: now})
+		out.Status = store.StatusFailed
+	}
+	if errors.Is(err, store.ErrFinished) {
+		return nil, ErrTokenInvalid
+	}
+	if err != nil {
+		return nil, err
+	}
+	m.cfg.Logger.Info("upload evaluated", "token_prefix", tokenPrefix(v.Token), "attempt", out.Attempt,
+		"pass", ev.verdict.Pass, "reason", ev.verdict.Reason, "frames", ev.frames)
+	return out, nil
+}

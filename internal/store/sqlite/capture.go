@@ -1,0 +1,300 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/glint-id/glint/internal/store"
+)
+
+// The capture methods follow one pattern: a single conditional UPDATE
+// whose WHERE clause holds every precondition, so that the check and the
+// write cannot be separated by another writer (PostgreSQL would run the
+// same statements). Only when it matches no row is the record read, to
+// tell the caller which precondition failed.
+
+// captureState is what a refused capture call reads to explain itself.
+type captureState struct {
+	status   store.Status
+	attempts int
+	max      int
+	expires  string
+}
+
+func readCaptureState(ctx context.Context, tx *sql.Tx, token string) (*captureState, error) {
+	var (
+		s      captureState
+		status string
+	)
+	err := tx.QueryRowContext(ctx, `SELECT status, attempts, max_upload_times, expires_at FROM verifications WHERE token = ?`,
+		token).Scan(&status, &s.attempts, &s.max, &s.expires)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("verification: %w", store.ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: read verification state: %w", err)
+	}
+	s.status = store.Status(status)
+	return &s, nil
+}
+
+// expireOne applies the expiry transition to token if it is due at now.
+func expireOne(ctx context.Context, tx *sql.Tx, token string, now time.Time) error {
+	_, err := tx.ExecContext(ctx, `UPDATE verifications SET status = ?, terminal_at = expires_at
+		WHERE token = ? AND status IN (?, ?) AND expires_at <= ?`,
+		string(store.StatusFailed), token, string(store.StatusNotStarted), string(store.StatusProcessing), formatTime(now))
+	if err != nil {
+		return fmt.Errorf("sqlite: expire verification: %w", err)
+	}
+	return nil
+}
+
+// refusal explains why a conditional update matched nothing, applying the
+// expiry transition when that is the reason. needProcessing says whether
+// NOT_STARTED is a refusal (it is not for BeginCapture).
+func refusal(ctx context.Context, tx *sql.Tx, token string, now time.Time, needProcessing bool) error {
+	s, err := readCaptureState(ctx, tx, token)
+	if err != nil {
+		return err
+	}
+	switch {
+	case s.status.Terminal():
+		return fmt.Errorf("verification is %s: %w", s.status, store.ErrFinished)
+	case !now.IsZero() && s.expires <= formatTime(now):
+		if err := expireOne(ctx, tx, token, now); err != nil {
+			return err
+		}
+		return store.ErrExpired
+	case needProcessing && s.status == store.StatusNotStarted:
+		return store.ErrNotStarted
+	case s.attempts >= s.max:
+		return fmt.Errorf("%d of %d attempts used: %w", s.attempts, s.max, store.ErrAttemptsExhausted)
+	}
+	return fmt.Errorf("sqlite: verification in state %s refused without a reason", s.status)
+}
+
+// committedRefusal carries a refusal out of a transaction that must still
+// commit (the expiry transition it applied).
+type committedRefusal struct{ err error }
+
+func (c committedRefusal) Error() string { return c.err.Error() }
+
+// inTxRefusing is inTx for calls whose refusals may have written: fn
+// returns a committedRefusal to commit and then report the refusal.
+func (db *DB) inTxRefusing(ctx context.Context, fn func(*sql.Tx) error) error {
+	var refused error
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		err := fn(tx)
+		var cr committedRefusal
+		if errors.As(err, &cr) {
+			refused = cr.err
+			return nil
+		}
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	return refused
+}
+
+// BeginCapture implements store.Store.
+func (db *DB) BeginCapture(ctx context.Context, token string, now time.Time) (*store.Verification, error) {
+	err := db.inTxRefusing(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE verifications SET status = ?
+			WHERE token = ? AND status IN (?, ?) AND expires_at > ? AND attempts < max_upload_times`,
+			string(store.StatusProcessing), token, string(store.StatusNotStarted), string(store.StatusProcessing), formatTime(now))
+		if err != nil {
+			return fmt.Errorf("sqlite: begin capture: %w", err)
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return fmt.Errorf("sqlite: begin capture: %w", err)
+		} else if n == 1 {
+			return nil
+		}
+		return refusalTx(ctx, tx, token, now, false)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return db.Verification(ctx, token)
+}
+
+// refusalTx wraps refusal so that an expiry transition it applied is
+// committed with the refusal.
+func refusalTx(ctx context.Context, tx *sql.Tx, token string, now time.Time, needProcessing bool) error {
+	err := refusal(ctx, tx, token, now, needProcessing)
+	if errors.Is(err, store.ErrExpired) {
+		return committedRefusal{err}
+	}
+	return err
+}
+
+// CountAttempt implements store.Store.
+func (db *DB) CountAttempt(ctx context.Context, token string, now time.Time) (int, error) {
+	var attempts int
+	err := db.inTxRefusing(ctx, func(tx *sql.Tx) error {
+		err := tx.QueryRowContext(ctx, `UPDATE verifications SET attempts = attempts + 1
+			WHERE token = ? AND status = ? AND expires_at > ? AND attempts < max_upload_times
+			RETURNING attempts`,
+			token, string(store.StatusProcessing), formatTime(now)).Scan(&attempts)
+		if errors.Is(err, sql.ErrNoRows) {
+			return refusalTx(ctx, tx, token, now, true)
+		}
+		if err != nil {
+			return fmt.Errorf("sqlite: count attempt: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	return attempts, nil
+}
+
+// SaveLiveness implements store.Store.
+func (db *DB) SaveLiveness(ctx context.Context, token string, lr *store.LivenessResult) error {
+	js, err := encodeJSON(lr)
+	if err != nil {
+		return err
+	}
+	return db.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE verifications SET liveness_result = ? WHERE token = ? AND status = ?`,
+			js, token, string(store.StatusProcessing))
+		if err != nil {
+			return fmt.Errorf("sqlite: save liveness: %w", err)
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return fmt.Errorf("sqlite: save liveness: %w", err)
+		} else if n == 0 {
+			return refusal(ctx, tx, token, time.Time{}, true)
+		}
+		return nil
+	})
+}
+
+// FinishVerification implements store.Store.
+func (db *DB) FinishVerification(ctx context.Context, token string, o *store.Outcome) error {
+	if !o.Status.Terminal() {
+		return fmt.Errorf("sqlite: finish with non-terminal status %q", o.Status)
+	}
+	if len(o.Images) > store.MaxImages {
+		return fmt.Errorf("sqlite: %d images, at most %d are kept", len(o.Images), store.MaxImages)
+	}
+	live, err := encodeJSON(o.Liveness)
+	if err != nil {
+		return err
+	}
+	verify, err := encodeJSON(o.Verify)
+	if err != nil {
+		return err
+	}
+	at := o.At
+	if at.IsZero() {
+		at = db.now()
+	}
+	return db.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE verifications
+			SET status = ?, liveness_result = ?, verify_result = ?, terminal_at = ?
+			WHERE token = ? AND status = ?`,
+			string(o.Status), live, verify, formatTime(at), token, string(store.StatusProcessing))
+		if err != nil {
+			return fmt.Errorf("sqlite: finish verification: %w", err)
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return fmt.Errorf("sqlite: finish verification: %w", err)
+		} else if n == 0 {
+			return refusal(ctx, tx, token, time.Time{}, true)
+		}
+		for i, img := range o.Images {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO verification_images (token, idx, data) VALUES (?, ?, ?)`,
+				token, i, nonNil(img)); err != nil {
+				return fmt.Errorf("sqlite: store image: %w", err)
+			}
+		}
+		return nil
+	})
+}
+
+// ExpireVerifications implements store.Store.
+func (db *DB) ExpireVerifications(ctx context.Context, now time.Time, token string) (int, error) {
+	res, err := db.db.ExecContext(ctx, `UPDATE verifications SET status = ?, terminal_at = expires_at
+		WHERE status IN (?, ?) AND expires_at <= ? AND (? = '' OR token = ?)`,
+		string(store.StatusFailed), string(store.StatusNotStarted), string(store.StatusProcessing),
+		formatTime(now), token, token)
+	if err != nil {
+		return 0, fmt.Errorf("sqlite: expire verifications: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("sqlite: expire verifications: %w", err)
+	}
+	return int(n), nil
+}
+
+// Result implements store.Store.
+func (db *DB) Result(ctx context.Context, token string) (*store.Result, error) {
+	var (
+		r                store.Result
+		status           string
+		live, verify, at sql.NullString
+	)
+	err := db.db.QueryRowContext(ctx, `SELECT token, status, attempts, liveness_result, verify_result, terminal_at
+		FROM verifications WHERE token = ?`, token).Scan(&r.Token, &status, &r.Attempts, &live, &verify, &at)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("verification: %w", store.ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: read result: %w", err)
+	}
+	r.Status = store.Status(status)
+	if live.Valid {
+		r.Liveness = new(store.LivenessResult)
+		if err := json.Unmarshal([]byte(live.String), r.Liveness); err != nil {
+			return nil, fmt.Errorf("sqlite: stored liveness_result: %w", err)
+		}
+	}
+	if verify.Valid {
+		r.Verify = new(store.VerifyResult)
+		if err := json.Unmarshal([]byte(verify.String), r.Verify); err != nil {
+			return nil, fmt.Errorf("sqlite: stored verify_result: %w", err)
+		}
+	}
+	if at.Valid {
+		if r.TerminalAt, err = parseTime(at.String); err != nil {
+			return nil, err
+		}
+	}
+	rows, err := db.db.QueryContext(ctx, `SELECT data FROM verification_images WHERE token = ? ORDER BY idx`, token)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: read images: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var b []byte
+		if err := rows.Scan(&b); err != nil {
+			return nil, fmt.Errorf("sqlite: read image: %w", err)
+		}
+		r.Images = append(r.Images, b)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: read images: %w", err)
+	}
+	return &r, nil
+}
+
+// encodeJSON returns v as JSON text, or NULL for a nil pointer.
+func encodeJSON[T any](v *T) (sql.NullString, error) {
+	if v == nil {
+		return sql.NullString{}, nil
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return sql.NullString{}, fmt.Errorf("sqlite: encode result: %w", err)
+	}
+	return sql.NullString{String: string(b), Valid: true}, nil
+}
