@@ -97,7 +97,7 @@ type tracker struct {
 
 	haveBox    bool
 	box        face.Rect
-	boxW, boxH int // size of the frame box was found in
+	boxW, boxH int        // size of the frame box was found in
 	detCentre  face.Point // landmark centre at the last detection
 	lastCentre face.Point // landmark centre of the last frame
 	lastDetMs  float64
