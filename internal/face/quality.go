@@ -34,8 +34,8 @@ const (
 func measureQuality(img *RGB, f Face) Quality {
 	lm := &f.Landmarks
 	q := Quality{Size: math.Sqrt(f.Box.W * f.Box.H)}
-	leftEye, rightEye := centre(lm[36:42]), centre(lm[42:48])
-	mouth := centre(lm[48:68])
+	leftEye, rightEye := Centroid(lm[36:42]), Centroid(lm[42:48])
+	mouth := Centroid(lm[48:68])
 	nose := lm[30]
 	q.Roll = math.Atan2(rightEye.Y-leftEye.Y, rightEye.X-leftEye.X) * 180 / math.Pi
 

@@ -164,23 +164,24 @@ func FaceAPIDescriptorCrop(imgW, imgH int, lm [68]Point, landmarkCrop Rect) Rect
 
 // dlibSquare is the unclipped aligned square of DescriptorCrop.
 func dlibSquare(lm [68]Point) (x, y, size float64) {
-	leftEye := centre(lm[36:42])
-	rightEye := centre(lm[42:48])
-	mouth := centre(lm[48:68])
+	leftEye := Centroid(lm[36:42])
+	rightEye := Centroid(lm[42:48])
+	mouth := Centroid(lm[48:68])
 	// √(dx² + dy²) rather than math.Hypot, whose rounding differs.
 	dist := func(p Point) float64 {
 		dx, dy := mouth.X-p.X, mouth.Y-p.Y
 		return math.Sqrt(dx*dx + dy*dy)
 	}
 	size = math.Floor((dist(leftEye) + dist(rightEye)) / 2 / 0.45)
-	ref := centre([]Point{leftEye, rightEye, mouth})
+	ref := Centroid([]Point{leftEye, rightEye, mouth})
 	x = math.Floor(math.Max(0, ref.X-0.5*size))
 	y = math.Floor(math.Max(0, ref.Y-0.43*size))
 	return x, y, size
 }
 
-// centre is the mean of pts, summed in order from zero as face-api does.
-func centre(pts []Point) Point {
+// Centroid is the mean of pts, summed in order from zero as face-api does
+// (so that crops derived from it match face-api to the last bit).
+func Centroid(pts []Point) Point {
 	var s Point
 	for _, p := range pts {
 		s.X += p.X

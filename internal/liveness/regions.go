@@ -54,7 +54,7 @@ type faceFrame struct {
 }
 
 func newFaceFrame(lm *[68]face.Point) (faceFrame, bool) {
-	l, r := meanPoint(lm[36:42]), meanPoint(lm[42:48])
+	l, r := face.Centroid(lm[36:42]), face.Centroid(lm[42:48])
 	dx, dy := r.X-l.X, r.Y-l.Y
 	iod := math.Hypot(dx, dy)
 	if !(iod > 2) {
@@ -78,16 +78,6 @@ func (f faceFrame) toFace(p face.Point) (u, v float64) {
 	dx, dy := p.X-f.origin.X, p.Y-f.origin.Y
 	n := f.iod * f.iod
 	return (dx*f.ex.X + dy*f.ex.Y) / n, (dx*f.ey.X + dy*f.ey.Y) / n
-}
-
-func meanPoint(ps []face.Point) face.Point {
-	var x, y float64
-	for _, p := range ps {
-		x += p.X
-		y += p.Y
-	}
-	n := float64(len(ps))
-	return face.Point{X: x / n, Y: y / n}
 }
 
 func lerp(a, b face.Point, t float64) face.Point {

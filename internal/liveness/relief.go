@@ -41,11 +41,11 @@ func skinMask(ref *[68]face.Point, ff faceFrame, g *patchGrid) *[gridPoints]bool
 		poly = append(poly, cpt(ref[i])+up*complex(0.3*ff.iod, 0))
 	}
 	var mouth []complex128
-	mc := cpt(meanPoint(ref[48:60]))
+	mc := cpt(face.Centroid(ref[48:60]))
 	for i := 48; i < 60; i++ {
 		mouth = append(mouth, mc+(cpt(ref[i])-mc)*1.15)
 	}
-	eyes := []complex128{cpt(meanPoint(ref[36:42])), cpt(meanPoint(ref[42:48]))}
+	eyes := []complex128{cpt(face.Centroid(ref[36:42])), cpt(face.Centroid(ref[42:48]))}
 	var m [gridPoints]bool
 	for i, q := range g.q {
 		if !inPolygon(poly, q) || inPolygon(mouth, q) {

@@ -165,10 +165,10 @@ func (s *Subject) buildShape() {
 	bu, bv := uv(27)
 	tu, tv := uv(30)
 	bu, tu = front(bu), front(tu)
-	elu, elv := ff.toFace(meanPoint(s.lm[36:42]))
-	eru, erv := ff.toFace(meanPoint(s.lm[42:48]))
+	elu, elv := ff.toFace(face.Centroid(s.lm[36:42]))
+	eru, erv := ff.toFace(face.Centroid(s.lm[42:48]))
 	elu, eru = front(elu), front(eru)
-	mu, mv := ff.toFace(meanPoint(s.lm[48:68]))
+	mu, mv := ff.toFace(face.Centroid(s.lm[48:68]))
 	mu = front(mu)
 	nlen := math.Hypot(tu-bu, tv-bv)
 	height := func(u, v float64) (z, rho float64) {

@@ -282,7 +282,7 @@ const (
 // that the eyes are about windowIOD apart. It returns the window and the
 // face in its pixels, or nils when the landmarks are degenerate.
 func analysisWindow(img *face.RGB, f face.Face) (*face.RGB, *face.Face) {
-	l, r := meanOf(f.Landmarks[36:42]), meanOf(f.Landmarks[42:48])
+	l, r := face.Centroid(f.Landmarks[36:42]), face.Centroid(f.Landmarks[42:48])
 	dx, dy := r.X-l.X, r.Y-l.Y
 	iod := math.Hypot(dx, dy)
 	if !(iod > 2) {
@@ -314,14 +314,4 @@ func analysisWindow(img *face.RGB, f face.Face) (*face.RGB, *face.Face) {
 	}
 	out.Box = face.Rect{X: (f.Box.X - x0) * sx, Y: (f.Box.Y - y0) * sy, W: f.Box.W * sx, H: f.Box.H * sy}
 	return win, &out
-}
-
-func meanOf(ps []face.Point) face.Point {
-	var x, y float64
-	for _, p := range ps {
-		x += p.X
-		y += p.Y
-	}
-	n := float64(len(ps))
-	return face.Point{X: x / n, Y: y / n}
 }
