@@ -108,6 +108,9 @@ func New(cfg Config) (*Handler, error) {
 	// answers everything else, so a wrong method on a known path is a 404
 	// API_NOT_FOUND as FaceID does rather than the mux's 405.
 	h.mux.Handle("POST /faceid/lite/raw/get_token", h.endpoint("get_token", h.getToken))
+	getResult := h.endpoint("get_result", h.getResult)
+	h.mux.Handle("GET /faceid/lite/raw/get_result", getResult)
+	h.mux.Handle("POST /faceid/lite/raw/get_result", getResult)
 	if c := cfg.Capture; c != nil {
 		if c.Sessions == nil {
 			return nil, errors.New("api: Capture needs Sessions")

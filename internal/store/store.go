@@ -247,6 +247,16 @@ type Store interface {
 	// ErrNotFound.
 	Result(ctx context.Context, token string) (*Result, error)
 
+	// ReadResult is get_result's read of keyID's verification token at
+	// now (spec §4.5), atomically: it first applies the expiry transition
+	// if it is due, then, if the record is terminal, counts one read,
+	// which succeeds only while fewer than MaxResultReads have been
+	// counted and now is before TerminalAt + ResultRetention. Reads of a
+	// record that is not terminal are not counted. Refusals: ErrNotFound
+	// (unknown token, or one of another key: nothing is counted);
+	// ErrResultGone (reads used up, or retention over).
+	ReadResult(ctx context.Context, token, keyID string, now time.Time) (*Result, error)
+
 	// Ping reports whether the store can serve requests.
 	Ping(ctx context.Context) error
 
@@ -271,6 +281,19 @@ var (
 	// ErrNotStarted means the call needs a verification in PROCESSING and
 	// no capture has begun (status NOT_STARTED).
 	ErrNotStarted = errors.New("store: capture not started")
+)
+
+// ErrResultGone means a terminal result may no longer be read: its reads
+// are used up or its retention is over (get_result's RESULT_NOT_FOUND).
+var ErrResultGone = errors.New("store: result no longer readable")
+
+// Read limits of a terminal result (spec §4.5).
+const (
+	// MaxResultReads is how many times a terminal result can be read.
+	MaxResultReads = 3
+
+	// ResultRetention is how long after TerminalAt a result can be read.
+	ResultRetention = 24 * time.Hour
 )
 
 // Terminal reports whether s is a final state (OK or FAILED).
@@ -339,6 +362,14 @@ type LivenessResult struct {
 	FaceGenuineness *FaceGenuineness `json:"face_genuineness,omitempty"`
 	// Transport is TransportRTC or TransportUpload.
 	Transport string `json:"transport,omitempty"`
+	// MultipleFaces is 1 when more than one face was seen during the
+	// verification; nil when the capture did not decide it. get_result
+	// shows it only to callers that set return_multifaces_tag.
+	MultipleFaces *int `json:"multiple_faces,omitempty"`
+	// FaceOcclusion is 1 when the face was found occluded; nil when the
+	// capture did not decide it. get_result shows it only when occlusion
+	// detection is on.
+	FaceOcclusion *int `json:"face_occlusion,omitempty"`
 }
 
 // RefMatch is the comparison of the captured face with one reference.
@@ -415,7 +446,17 @@ type Outcome struct {
 // While the verification is not terminal, Liveness may hold the result of
 // a failed attempt (see SaveLiveness), which the API does not show yet.
 type Result struct {
-	Token    string
+	Token string
+	// KeyID, BizNo and the two flags are copied from the Verification, so
+	// get_result need not load its references.
+	KeyID                  string
+	BizNo                  *string
+	ReturnMultifacesTag    bool
+	FaceOcclusionDetection bool
+	// Fetches counts the terminal reads made by ReadResult, this one
+	// included.
+	Fetches int
+
 	Status   Status
 	Attempts int
 	Liveness *LivenessResult

@@ -238,19 +238,81 @@ func (db *DB) ExpireVerifications(ctx context.Context, now time.Time, token stri
 
 // Result implements store.Store.
 func (db *DB) Result(ctx context.Context, token string) (*store.Result, error) {
+	return readResult(ctx, db.db, token)
+}
+
+// ReadResult implements store.Store. The read counter moves by one
+// conditional UPDATE holding the read limit and the retention window, so
+// concurrent readers can never get more than store.MaxResultReads
+// successes between them.
+func (db *DB) ReadResult(ctx context.Context, token, keyID string, now time.Time) (*store.Result, error) {
+	var r *store.Result
+	err := db.inTxRefusing(ctx, func(tx *sql.Tx) error {
+		if err := expireOne(ctx, tx, token, now); err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, `UPDATE verifications SET fetches = fetches + 1
+			WHERE token = ? AND key_id = ? AND status IN (?, ?) AND fetches < ? AND terminal_at > ?`,
+			token, keyID, string(store.StatusOK), string(store.StatusFailed),
+			store.MaxResultReads, formatTime(now.Add(-store.ResultRetention)))
+		if err != nil {
+			return fmt.Errorf("sqlite: count result read: %w", err)
+		}
+		counted, err := res.RowsAffected()
+		if err != nil {
+			return fmt.Errorf("sqlite: count result read: %w", err)
+		}
+		got, err := readResult(ctx, tx, token)
+		if err != nil {
+			return err
+		}
+		// An expiry transition applied above is committed with any
+		// refusal: the record is FAILED whoever asked.
+		if got.KeyID != keyID {
+			return committedRefusal{fmt.Errorf("verification of another key: %w", store.ErrNotFound)}
+		}
+		if got.Status.Terminal() && counted == 0 {
+			return committedRefusal{fmt.Errorf("%d reads, terminal at %s: %w",
+				got.Fetches, formatTime(got.TerminalAt), store.ErrResultGone)}
+		}
+		r = got
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// querier is what readResult needs of a *sql.DB or *sql.Tx.
+type querier interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+func readResult(ctx context.Context, q querier, token string) (*store.Result, error) {
 	var (
 		r                store.Result
 		status           string
+		bizNo            sql.NullString
+		retMulti, occl   int
 		live, verify, at sql.NullString
 	)
-	err := db.db.QueryRowContext(ctx, `SELECT token, status, attempts, liveness_result, verify_result, terminal_at
-		FROM verifications WHERE token = ?`, token).Scan(&r.Token, &status, &r.Attempts, &live, &verify, &at)
+	err := q.QueryRowContext(ctx, `SELECT token, key_id, biz_no, return_multifaces_tag, face_occlusion_detection,
+			fetches, status, attempts, liveness_result, verify_result, terminal_at
+		FROM verifications WHERE token = ?`, token).Scan(&r.Token, &r.KeyID, &bizNo, &retMulti, &occl,
+		&r.Fetches, &status, &r.Attempts, &live, &verify, &at)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("verification: %w", store.ErrNotFound)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: read result: %w", err)
 	}
+	if bizNo.Valid {
+		r.BizNo = &bizNo.String
+	}
+	r.ReturnMultifacesTag = retMulti != 0
+	r.FaceOcclusionDetection = occl != 0
 	r.Status = store.Status(status)
 	if live.Valid {
 		r.Liveness = new(store.LivenessResult)
@@ -269,7 +331,7 @@ func (db *DB) Result(ctx context.Context, token string) (*store.Result, error) {
 			return nil, err
 		}
 	}
-	rows, err := db.db.QueryContext(ctx, `SELECT data FROM verification_images WHERE token = ? ORDER BY idx`, token)
+	rows, err := q.QueryContext(ctx, `SELECT data FROM verification_images WHERE token = ? ORDER BY idx`, token)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: read images: %w", err)
 	}

@@ -57,6 +57,11 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"FinishConcurrent", testFinishConcurrent},
 		{"ResultNotFound", testResultNotFound},
 		{"ResultsDeletedWithKey", testResultsDeletedWithKey},
+		{"ReadResultCounting", testReadResultCounting},
+		{"ReadResultRetention", testReadResultRetention},
+		{"ReadResultOwnership", testReadResultOwnership},
+		{"ReadResultExpiry", testReadResultExpiry},
+		{"ReadResultConcurrent", testReadResultConcurrent},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

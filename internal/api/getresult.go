@@ -1,0 +1,242 @@
+package api
+
+import (
+	"encoding/base64"
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/glint-id/glint/internal/auth"
+	"github.com/glint-id/glint/internal/store"
+)
+
+// errResultNotFound is get_result's answer once a result may no longer be
+// read (spec §2.2); its INVALID_TOKEN is the fallback's errInvalidToken.
+var errResultNotFound = &apiError{http.StatusBadRequest, "RESULT_NOT_FOUND"}
+
+// resultReply is get_result's success body (spec §2.2 "Response fields").
+type resultReply struct {
+	*meta
+	Status   store.Status          `json:"status"`
+	Liveness *store.LivenessResult `json:"liveness_result,omitempty"`
+	Verify   *store.VerifyResult   `json:"verify_result,omitempty"`
+	Images   *resultImages         `json:"images,omitempty"`
+}
+
+// resultImages is the images object of spec §4.4.
+type resultImages struct {
+	Best  string `json:"image_best,omitempty"`
+	Best2 string `json:"image_best_2,omitempty"`
+}
+
+// resultParams are get_result's validated parameters.
+type resultParams struct {
+	token       string
+	returnImage int
+	// occlusion is nil when the caller left it to the get_token setting.
+	occlusion *bool
+}
+
+// resultFields are get_result's parameters.
+var resultFields = map[string]bool{
+	"api_key": true, "api_secret": true, "token": true,
+	"return_image": true, "face_occlusion_detection": true,
+}
+
+func resultField(name string) bool { return resultFields[name] }
+
+// getResult implements GET /faceid/lite/raw/get_result and its POST form
+// (spec §2.2), with get_token's validation order (spec §0): credentials,
+// permission, missing fields, malformed values, then the token itself.
+func (h *Handler) getResult(c *call) {
+	ctx := c.r.Context()
+	f, err := h.resultForm(c)
+	if errors.Is(err, errTooLarge) {
+		c.tooLarge = true
+		return
+	}
+
+	// 1. Credentials.
+	apiKey, ok := f.text("api_key")
+	if !ok {
+		c.fail(errMissing("api_key"), nil)
+		return
+	}
+	apiSecret, ok := f.text("api_secret")
+	if !ok {
+		c.fail(errMissing("api_secret"), nil)
+		return
+	}
+	key, err := h.cfg.Keys.Authenticate(ctx, apiKey, apiSecret)
+	if errors.Is(err, auth.ErrAuthentication) {
+		c.fail(errAuthentication, nil)
+		return
+	}
+	if err != nil {
+		c.fail(errInternal, err)
+		return
+	}
+	c.keyID = key.ID
+
+	// 2. Permission. Neither the compare right nor the call limit applies:
+	// reading a result costs no call, and a key whose limit was reached by
+	// its last get_token must still be able to read that token's result.
+	if key.Disabled {
+		c.fail(errAuthorization(reasonDiscontinued), auth.ErrDisabled)
+		return
+	}
+	if !auth.IPAllowed(key.AllowedIPs, c.client) {
+		c.fail(errAuthorization(reasonIPNotAllowed), auth.ErrIPNotAllowed)
+		return
+	}
+	release, err := h.cfg.Limiter.Acquire(ctx, key.ID, key.Concurrency)
+	if errors.Is(err, auth.ErrConcurrencyLimit) {
+		c.fail(errConcurrency, nil)
+		return
+	}
+	if err != nil {
+		c.fail(errInternal, err)
+		return
+	}
+	defer release()
+
+	// 3 and 4.
+	p, perr := parseResultParams(f)
+	if perr != nil {
+		c.fail(perr, nil)
+		return
+	}
+	if !wellFormedToken(p.token) {
+		c.fail(errInvalidToken, nil)
+		return
+	}
+
+	r, err := h.cfg.Store.ReadResult(ctx, p.token, key.ID, h.cfg.Now())
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		c.fail(errInvalidToken, nil)
+		return
+	case errors.Is(err, store.ErrResultGone):
+		c.fail(errResultNotFound, err)
+		return
+	case err != nil:
+		c.fail(errInternal, err)
+		return
+	}
+	// The token is known and the caller's: biz_no is now theirs to see.
+	c.meta.BizNo = r.BizNo
+	c.body = resultBody(c.meta, r, p)
+}
+
+// resultForm reads the fields from the query string for GET and from the
+// body for POST, as FaceID clients send them (spec §0); the other place
+// is ignored so that one request has one set of values.
+func (h *Handler) resultForm(c *call) (*form, error) {
+	if c.r.Method == http.MethodPost {
+		return readForm(c.w, c.r, h.cfg.MaxBodyBytes, resultField)
+	}
+	f := &form{fields: map[string][]byte{}, wanted: resultField}
+	if err := f.readURLEncoded(strings.NewReader(c.r.URL.RawQuery)); err != nil {
+		f.malformed = err
+	}
+	return f, nil
+}
+
+// parseResultParams applies steps 3 and 4 in the order of the spec's
+// parameter table.
+func parseResultParams(f *form) (*resultParams, *apiError) {
+	token, ok := f.text("token")
+	if !ok {
+		return nil, errMissing("token")
+	}
+	p := &resultParams{token: token}
+	if v, ok := f.text("return_image"); ok {
+		switch v {
+		case "0", "1", "2":
+			p.returnImage = int(v[0] - '0')
+		default:
+			return nil, errBad("return_image")
+		}
+	}
+	if v, ok := f.text("face_occlusion_detection"); ok {
+		switch v {
+		case "0", "1":
+			on := v == "1"
+			p.occlusion = &on
+		default:
+			return nil, errBad("face_occlusion_detection")
+		}
+	}
+	return p, nil
+}
+
+// wellFormedToken reports whether s could be a token of newToken, so that
+// junk is refused without a database look-up.
+func wellFormedToken(s string) bool {
+	if len(s) != 32 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		switch b := s[i]; {
+		case 'A' <= b && b <= 'Z', 'a' <= b && b <= 'z', '0' <= b && b <= '9', b == '-', b == '_':
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// resultBody shapes a stored result for the wire (spec §4).
+func resultBody(m *meta, r *store.Result, p *resultParams) resultReply {
+	reply := resultReply{meta: m, Status: r.Status}
+	// An interim liveness result of a failed attempt (SaveLiveness) is not
+	// the answer yet: results appear only with a terminal status (§4.1).
+	if !r.Status.Terminal() {
+		return reply
+	}
+	if r.Liveness != nil {
+		occlusion := r.FaceOcclusionDetection
+		if p.occlusion != nil {
+			occlusion = *p.occlusion
+		}
+		reply.Liveness = livenessForCaller(*r.Liveness, r.ReturnMultifacesTag, occlusion)
+	}
+	reply.Verify = r.Verify
+	if r.Status == store.StatusOK && p.returnImage > 0 && len(r.Images) > 0 {
+		imgs := &resultImages{Best: dataURI(r.Images[0])}
+		if p.returnImage == 2 && len(r.Images) > 1 {
+			imgs.Best2 = dataURI(r.Images[1])
+		}
+		reply.Images = imgs
+	}
+	return reply
+}
+
+// livenessForCaller returns lr with the optional flags the caller asked
+// for and no others (spec §4.2). A flag the capture did not record is
+// derived from the mistake counters where they settle it.
+func livenessForCaller(lr store.LivenessResult, multifaces, occlusion bool) *store.LivenessResult {
+	if !multifaces {
+		lr.MultipleFaces = nil
+	} else if lr.MultipleFaces == nil {
+		lr.MultipleFaces = flagInt(lr.Details.MultipleFaces > 0)
+	}
+	if !occlusion {
+		lr.FaceOcclusion = nil
+	} else if lr.FaceOcclusion == nil {
+		lr.FaceOcclusion = flagInt(lr.Details.EyeOcclusion > 0 || lr.Details.MouthOcclusion > 0)
+	}
+	return &lr
+}
+
+func flagInt(b bool) *int {
+	n := 0
+	if b {
+		n = 1
+	}
+	return &n
+}
+
+func dataURI(jpeg []byte) string {
+	return "data:image/jpeg;base64," + base64.StdEncoding.EncodeToString(jpeg)
+}
