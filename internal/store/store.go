@@ -234,7 +234,10 @@ type Store interface {
 	// (OK or FAILED) and stores o, exactly once: of concurrent callers
 	// one succeeds and the others get ErrFinished. Refusals: ErrNotFound,
 	// ErrFinished, ErrNotStarted. Expiry is not checked: an attempt that
-	// began in time may finish after it.
+	// began in time may finish after it. Reaching OK with a verify result
+	// appends the token's one billable event (endpoint BillableEndpoint,
+	// outcome "OK", spec §4.6) to the usage ledger in the same
+	// transaction, so it is counted exactly once or not at all.
 	FinishVerification(ctx context.Context, token string, o *Outcome) error
 
 	// ExpireVerifications moves to FAILED every verification that is not
@@ -421,6 +424,10 @@ func (v *VerifyResult) UnmarshalJSON(b []byte) error {
 	slices.SortFunc(v.Refs, func(a, b RefMatch) int { return a.Index - b.Index })
 	return nil
 }
+
+// BillableEndpoint names the ledger rows FinishVerification writes: one
+// billable event per verification that reaches OK with a verify result.
+const BillableEndpoint = "verification"
 
 // MaxImages is how many best images an Outcome may carry (image_best and
 // image_best_2, spec §4.4).

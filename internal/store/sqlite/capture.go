@@ -216,6 +216,13 @@ func (db *DB) FinishVerification(ctx context.Context, token string, o *store.Out
 				return fmt.Errorf("sqlite: store image: %w", err)
 			}
 		}
+		if o.Status == store.StatusOK && o.Verify != nil {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO usage (key_id, endpoint, outcome, billed, request_id, at)
+				SELECT key_id, ?, 'OK', 1, '', ? FROM verifications WHERE token = ?`,
+				store.BillableEndpoint, formatTime(at), token); err != nil {
+				return fmt.Errorf("sqlite: record billable event: %w", err)
+			}
+		}
 		return nil
 	})
 }

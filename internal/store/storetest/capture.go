@@ -362,6 +362,46 @@ func testFinishConcurrent(t *testing.T, s store.Store) {
 	}
 }
 
+// testBilling checks spec §4.6: one billable event per verification that
+// reaches OK with a verify result, none for FAILED, none twice.
+func testBilling(t *testing.T, s store.Store) {
+	for _, tok := range []string{"ok", "failed", "ok-no-verify"} {
+		mustCreateVerification(t, s, tok, 3)
+		if _, err := s.BeginCapture(ctx, tok, t0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	verify := &store.VerifyResult{}
+	if err := s.FinishVerification(ctx, "ok", &store.Outcome{Status: store.StatusOK, Verify: verify}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.FinishVerification(ctx, "ok", &store.Outcome{Status: store.StatusOK, Verify: verify}); !errors.Is(err, store.ErrFinished) {
+		t.Fatalf("second finish: %v, want ErrFinished", err)
+	}
+	if err := s.FinishVerification(ctx, "failed", &store.Outcome{Status: store.StatusFailed, Liveness: sampleLiveness("FAIL")}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.FinishVerification(ctx, "ok-no-verify", &store.Outcome{Status: store.StatusOK}); err != nil {
+		t.Fatal(err)
+	}
+	counts, err := s.Usage(ctx, "k")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var billed int64
+	for _, c := range counts {
+		if c.Billed {
+			billed += c.Count
+			if c.Endpoint != store.BillableEndpoint || c.Outcome != "OK" {
+				t.Errorf("billed row %+v", c)
+			}
+		}
+	}
+	if billed != 1 {
+		t.Fatalf("%d billable events, want 1: %+v", billed, counts)
+	}
+}
+
 func testResultNotFound(t *testing.T, s store.Store) {
 	if _, err := s.Result(ctx, "nope"); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("Result: %v, want ErrNotFound", err)

@@ -55,6 +55,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"ExpireSweep", testExpireSweep},
 		{"AttemptsConcurrent", testAttemptsConcurrent},
 		{"FinishConcurrent", testFinishConcurrent},
+		{"Billing", testBilling},
 		{"ResultNotFound", testResultNotFound},
 		{"ResultsDeletedWithKey", testResultsDeletedWithKey},
 		{"ReadResultCounting", testReadResultCounting},
