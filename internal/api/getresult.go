@@ -57,26 +57,10 @@ func (h *Handler) getResult(c *call) {
 	}
 
 	// 1. Credentials.
-	apiKey, ok := f.text("api_key")
+	key, ok := h.authenticate(c, f)
 	if !ok {
-		c.fail(errMissing("api_key"), nil)
 		return
 	}
-	apiSecret, ok := f.text("api_secret")
-	if !ok {
-		c.fail(errMissing("api_secret"), nil)
-		return
-	}
-	key, err := h.cfg.Keys.Authenticate(ctx, apiKey, apiSecret)
-	if errors.Is(err, auth.ErrAuthentication) {
-		c.fail(errAuthentication, nil)
-		return
-	}
-	if err != nil {
-		c.fail(errInternal, err)
-		return
-	}
-	c.keyID = key.ID
 
 	// 2. Permission. Neither the compare right nor the call limit applies:
 	// reading a result costs no call, and a key whose limit was reached by
@@ -89,13 +73,8 @@ func (h *Handler) getResult(c *call) {
 		c.fail(errAuthorization(reasonIPNotAllowed), auth.ErrIPNotAllowed)
 		return
 	}
-	release, err := h.cfg.Limiter.Acquire(ctx, key.ID, key.Concurrency)
-	if errors.Is(err, auth.ErrConcurrencyLimit) {
-		c.fail(errConcurrency, nil)
-		return
-	}
-	if err != nil {
-		c.fail(errInternal, err)
+	release, ok := h.acquire(c, key)
+	if !ok {
 		return
 	}
 	defer release()

@@ -57,39 +57,18 @@ func (h *Handler) getToken(c *call) {
 	}
 
 	// 1. Credentials.
-	apiKey, ok := f.text("api_key")
+	key, ok := h.authenticate(c, f)
 	if !ok {
-		c.fail(errMissing("api_key"), nil)
 		return
 	}
-	apiSecret, ok := f.text("api_secret")
-	if !ok {
-		c.fail(errMissing("api_secret"), nil)
-		return
-	}
-	key, err := h.cfg.Keys.Authenticate(ctx, apiKey, apiSecret)
-	if errors.Is(err, auth.ErrAuthentication) {
-		c.fail(errAuthentication, nil)
-		return
-	}
-	if err != nil {
-		c.fail(errInternal, err)
-		return
-	}
-	c.keyID = key.ID
 
 	// 2. Permission, then the key's concurrency slot, held to the end.
 	if err := auth.Authorize(key, c.client, auth.PermCompare); err != nil {
 		c.fail(authorizationError(err), err)
 		return
 	}
-	release, err := h.cfg.Limiter.Acquire(ctx, key.ID, key.Concurrency)
-	if errors.Is(err, auth.ErrConcurrencyLimit) {
-		c.fail(errConcurrency, nil)
-		return
-	}
-	if err != nil {
-		c.fail(errInternal, err)
+	release, ok := h.acquire(c, key)
+	if !ok {
 		return
 	}
 	defer release()
@@ -338,4 +317,46 @@ func newToken() string {
 	b := make([]byte, 24)
 	rand.Read(b) // never fails (Go 1.24+)
 	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// authenticate is step 1 of every endpoint's validation (spec §0):
+// api_key and api_secret present, then authentic. On failure it has
+// answered the call and reports false.
+func (h *Handler) authenticate(c *call, f *form) (*store.Key, bool) {
+	apiKey, ok := f.text("api_key")
+	if !ok {
+		c.fail(errMissing("api_key"), nil)
+		return nil, false
+	}
+	apiSecret, ok := f.text("api_secret")
+	if !ok {
+		c.fail(errMissing("api_secret"), nil)
+		return nil, false
+	}
+	key, err := h.cfg.Keys.Authenticate(c.r.Context(), apiKey, apiSecret)
+	if errors.Is(err, auth.ErrAuthentication) {
+		c.fail(errAuthentication, nil)
+		return nil, false
+	}
+	if err != nil {
+		c.fail(errInternal, err)
+		return nil, false
+	}
+	c.keyID = key.ID
+	return key, true
+}
+
+// acquire takes one of the key's concurrency slots, to be released when
+// the call ends. On failure it has answered the call and reports false.
+func (h *Handler) acquire(c *call, key *store.Key) (release func(), ok bool) {
+	release, err := h.cfg.Limiter.Acquire(c.r.Context(), key.ID, key.Concurrency)
+	if errors.Is(err, auth.ErrConcurrencyLimit) {
+		c.fail(errConcurrency, nil)
+		return nil, false
+	}
+	if err != nil {
+		c.fail(errInternal, err)
+		return nil, false
+	}
+	return release, true
 }
