@@ -158,7 +158,7 @@ const attemptLeadMs = 700
 // does: a full detection every 250 ms of capture time (every 125 ms while
 // the face is lost), the landmark network alone on the detection's box,
 // moved with the face, in between; each frame then cut to a window around
-// the face with the eyes about 40 px apart.
+// the face as the server cuts it (session.AnalysisWindow).
 type serverTracker struct {
 	an             *session.EngineAnalyzer
 	detected, have bool
@@ -181,7 +181,7 @@ func (s *serverTracker) frame(img *face.RGB, ms float64) liveness.Frame {
 		if s.have = len(faces) > 0; s.have {
 			f = faces[0]
 			s.box = f.Box
-			s.detC = centre(&f.Landmarks)
+			s.detC = face.Centroid(f.Landmarks[:])
 			s.lastC = s.detC
 		}
 	case s.have:
@@ -189,60 +189,13 @@ func (s *serverTracker) frame(img *face.RGB, ms float64) liveness.Frame {
 		b.X += s.lastC.X - s.detC.X
 		b.Y += s.lastC.Y - s.detC.Y
 		f = s.an.Track(img, b)
-		s.lastC = centre(&f.Landmarks)
+		s.lastC = face.Centroid(f.Landmarks[:])
 	}
 	fr := liveness.Frame{T: time.UnixMicro(int64(ms * 1000)), Faces: s.faces}
 	if s.have {
-		fr.Img, fr.Face = window(img, f)
+		fr.Img, fr.Face = session.AnalysisWindow(img, f)
 	}
 	return fr
-}
-
-func centre(lm *[68]face.Point) face.Point {
-	var c face.Point
-	for _, p := range lm {
-		c.X, c.Y = c.X+p.X/68, c.Y+p.Y/68
-	}
-	return c
-}
-
-// window cuts 3.3 eye distances around the face centre and shrinks the
-// cut so that the eyes are about 40 px apart.
-func window(img *face.RGB, f face.Face) (*face.RGB, *face.Face) {
-	l, r := centre6(f.Landmarks[36:42]), centre6(f.Landmarks[42:48])
-	dx, dy := r.X-l.X, r.Y-l.Y
-	iod := math.Hypot(dx, dy)
-	if !(iod > 2) {
-		return nil, nil
-	}
-	cx, cy := (l.X+r.X)/2-0.5*dy, (l.Y+r.Y)/2+0.5*dx
-	half := 3.3 * iod
-	x0, y0 := math.Max(0, math.Floor(cx-half)), math.Max(0, math.Floor(cy-half))
-	x1, y1 := math.Min(float64(img.W), math.Ceil(cx+half)), math.Min(float64(img.H), math.Ceil(cy+half))
-	if x1-x0 < 8 || y1-y0 < 8 {
-		return nil, nil
-	}
-	win := img.Crop(face.Rect{X: x0, Y: y0, W: x1 - x0, H: y1 - y0})
-	sx, sy := 1.0, 1.0
-	if iod > 50 {
-		small, _ := win.Downscale(int(math.Ceil(float64(max(win.W, win.H)) * 40 / iod)))
-		sx, sy = float64(small.W)/float64(win.W), float64(small.H)/float64(win.H)
-		win = small
-	}
-	out := f
-	for i, p := range f.Landmarks {
-		out.Landmarks[i] = face.Point{X: (p.X - x0) * sx, Y: (p.Y - y0) * sy}
-	}
-	out.Box = face.Rect{X: (f.Box.X - x0) * sx, Y: (f.Box.Y - y0) * sy, W: f.Box.W * sx, H: f.Box.H * sy}
-	return win, &out
-}
-
-func centre6(ps []face.Point) face.Point {
-	var c face.Point
-	for _, p := range ps {
-		c.X, c.Y = c.X+p.X/float64(len(ps)), c.Y+p.Y/float64(len(ps))
-	}
-	return c
 }
 
 // recorderJS keeps a copy of every binary message the page sends on a

@@ -45,7 +45,7 @@ type captured struct {
 	captureMs  float64
 	arrival    time.Time
 	colorIndex int
-	// img is the analysis window around the face (see analysisWindow),
+	// img is the analysis window around the face (see AnalysisWindow),
 	// nil when the frame has no usable face; f is in its pixels.
 	img *face.RGB
 	f   *face.Face
@@ -185,7 +185,7 @@ func (t *tracker) add(f *Frame) trackResult {
 		fc = faces[0]
 		t.haveBox, t.box = true, fc.Box
 		t.boxW, t.boxH = img.W, img.H
-		t.detCentre = landmarkCentre(&fc.Landmarks)
+		t.detCentre = face.Centroid(fc.Landmarks[:])
 		t.lastCentre = t.detCentre
 		t.consider(f, img, fc)
 	case t.haveBox:
@@ -195,11 +195,11 @@ func (t *tracker) add(f *Frame) trackResult {
 		b.X += t.lastCentre.X - t.detCentre.X
 		b.Y += t.lastCentre.Y - t.detCentre.Y
 		fc = t.an.Track(img, b)
-		t.lastCentre = landmarkCentre(&fc.Landmarks)
+		t.lastCentre = face.Centroid(fc.Landmarks[:])
 	}
 	c.faces = t.faces
 	if t.haveBox {
-		c.img, c.f = analysisWindow(img, fc)
+		c.img, c.f = AnalysisWindow(img, fc)
 	}
 	t.frames = append(t.frames, c)
 	return res
@@ -255,15 +255,6 @@ func (t *tracker) best(apart time.Duration) (best, second *candidate) {
 	return best, second
 }
 
-func landmarkCentre(lm *[68]face.Point) face.Point {
-	var x, y float64
-	for _, p := range lm {
-		x += p.X
-		y += p.Y
-	}
-	return face.Point{X: x / 68, Y: y / 68}
-}
-
 // Geometry of the analysis window, in inter-ocular distances (IOD):
 // liveness.Analyze reads the skin inside the face and a background ring
 // reaching 2.7 IOD (3.1 vertically) from a centre half an IOD below the
@@ -277,11 +268,11 @@ const (
 	windowIOD  = 32.0
 )
 
-// analysisWindow cuts the window the liveness analysis reads out of img
+// AnalysisWindow cuts the window the liveness analysis reads out of img
 // and shrinks it by area averaging (which keeps region means exact) so
 // that the eyes are about windowIOD apart. It returns the window and the
 // face in its pixels, or nils when the landmarks are degenerate.
-func analysisWindow(img *face.RGB, f face.Face) (*face.RGB, *face.Face) {
+func AnalysisWindow(img *face.RGB, f face.Face) (*face.RGB, *face.Face) {
 	l, r := face.Centroid(f.Landmarks[36:42]), face.Centroid(f.Landmarks[42:48])
 	dx, dy := r.X-l.X, r.Y-l.Y
 	iod := math.Hypot(dx, dy)

@@ -183,13 +183,7 @@ func (s *Session) evaluate() {
 			Images:   out.images,
 			At:       s.clk.Now(),
 		}
-		err := s.m.cfg.Store.FinishVerification(s.ctx, s.token, o)
-		switch {
-		case errors.Is(err, store.ErrFinished):
-			s.fail(CodeTokenFinished, CloseTokenFinished, "verification finished meanwhile")
-			return
-		case err != nil:
-			s.internal(err)
+		if !s.stored(s.m.cfg.Store.FinishVerification(s.ctx, s.token, o)) {
 			return
 		}
 		s.result(true, CodeSuccess)
@@ -197,13 +191,7 @@ func (s *Session) evaluate() {
 		return
 	}
 	if s.attempts < s.v.MaxUploadTimes {
-		err := s.m.cfg.Store.SaveLiveness(s.ctx, s.token, s.livenessResult(store.LivenessFail))
-		switch {
-		case errors.Is(err, store.ErrFinished):
-			s.fail(CodeTokenFinished, CloseTokenFinished, "verification finished meanwhile")
-			return
-		case err != nil:
-			s.internal(err)
+		if !s.stored(s.m.cfg.Store.SaveLiveness(s.ctx, s.token, s.livenessResult(store.LivenessFail))) {
 			return
 		}
 		s.result(false, CodeLivenessFailed)
@@ -211,4 +199,20 @@ func (s *Session) evaluate() {
 		return
 	}
 	s.finish(store.StatusFailed, CodeLivenessFailed)
+}
+
+// stored reports whether a write of the attempt's outcome went through; if
+// not, it has ended the session: a verification finished meanwhile (by
+// another connection or the expiry sweep) closes as finished, anything
+// else as an internal error.
+func (s *Session) stored(err error) bool {
+	switch {
+	case errors.Is(err, store.ErrFinished):
+		s.fail(CodeTokenFinished, CloseTokenFinished, "verification finished meanwhile")
+		return false
+	case err != nil:
+		s.internal(err)
+		return false
+	}
+	return true
 }
