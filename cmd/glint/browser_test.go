@@ -50,7 +50,7 @@ func TestBrowserVerification(t *testing.T) {
 	models := repoModels(t)
 	arts := artifactsDir(t)
 
-	e, err := loadEngine(models, face.Config{})
+	e, err := loadEngine(models, engineConfig{})
 	if err != nil {
 		t.Fatal(err)
 	}

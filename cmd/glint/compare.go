@@ -18,12 +18,15 @@ type compareCommand struct {
 }
 
 type compareResult struct {
-	A          string             `json:"a"`
-	B          string             `json:"b"`
-	Model      string             `json:"model"`
-	Distance   float64            `json:"distance"`
-	Confidence float64            `json:"confidence"`
-	Same       bool               `json:"same_person"`
+	A          string  `json:"a"`
+	B          string  `json:"b"`
+	Model      string  `json:"model"`
+	Distance   float64 `json:"distance"`
+	Confidence float64 `json:"confidence"`
+	// Same is whether Confidence reaches the FAR 1e-3 threshold, the
+	// most lenient one the API publishes.
+	Same bool `json:"same_person"`
+	// Thresholds are verify_result's: the confidence at each FAR.
 	Thresholds map[string]float64 `json:"thresholds"`
 }
 
@@ -34,7 +37,7 @@ func (c *compareCommand) Run(ctx context.Context, args []string) error {
 	models := fl.String("models", defaultModels(), "models `dir`")
 	cfg := engineFlags(fl)
 	fl.Usage = func() {
-		fmt.Fprintln(fl.Output(), "usage: glint compare [flags] IMAGE_A IMAGE_B\n\nCompares the largest face of each image; prints distance, confidence (0-100) and thresholds as JSON.")
+		fmt.Fprintln(fl.Output(), "usage: glint compare [flags] IMAGE_A IMAGE_B\n\nCompares the largest face of each image; prints distance, confidence (0-100), the confidence thresholds at FAR 1e-3…1e-6 and whether the 1e-3 one is reached, as JSON.")
 		fl.PrintDefaults()
 	}
 	if err := fl.Parse(args); err != nil {
@@ -65,12 +68,13 @@ func (c *compareCommand) Run(ctx context.Context, args []string) error {
 		return err
 	}
 	cal := eng.Calibration()
+	th := cal.Thresholds()
 	res := compareResult{
 		A: fl.Arg(0), B: fl.Arg(1), Model: cal.Model,
 		Distance:   math.Round(m.Distance*1e6) / 1e6,
 		Confidence: m.Confidence,
-		Same:       m.Confidence >= 50,
-		Thresholds: map[string]float64{"distance": cal.Threshold, "confidence": 50},
+		Same:       m.Confidence >= th["1e-3"],
+		Thresholds: th,
 	}
 	return json.NewEncoder(c.stdout).Encode(res)
 }

@@ -23,9 +23,10 @@ import (
 // 256 MiB while decoding); larger photos would only be downscaled anyway.
 const maxCLISide = 8192
 
-// newFaceEngine loads the default face engine for serve.
-func newFaceEngine(modelsDir string) (api.FaceEngine, error) {
-	e, err := loadEngine(modelsDir, face.Config{})
+// newFaceEngine loads the default face engine for serve, with the
+// operator's calibration file if one is given.
+func newFaceEngine(modelsDir, calibration string) (api.FaceEngine, error) {
+	e, err := loadEngine(modelsDir, engineConfig{Calibration: calibration})
 	if err != nil {
 		return nil, err
 	}
@@ -76,12 +77,32 @@ func (r referenceEngine) Reference(ctx context.Context, img image.Image, opts ap
 	}, nil
 }
 
+// engineConfig is what the engine flags set: the models and rules, and an
+// operator's calibration document (`glint calibrate --out`) to use instead
+// of the one embedded for the model; empty keeps the embedded one.
+type engineConfig struct {
+	face.Config
+	Calibration string
+}
+
 // loadEngine loads the face engine from a models folder laid out as
-// `make models` writes it.
-func loadEngine(modelsDir string, cfg face.Config) (*face.Engine, error) {
-	e, err := face.Load(os.DirFS(modelsDir), cfg)
+// `make models` writes it, with the operator's calibration when cfg names
+// one, else the one embedded for the model.
+func loadEngine(modelsDir string, cfg engineConfig) (*face.Engine, error) {
+	e, err := face.Load(os.DirFS(modelsDir), cfg.Config)
 	if err != nil {
 		return nil, fmt.Errorf("loading models from %s (run `make models`): %w", modelsDir, err)
+	}
+	path := cfg.Calibration
+	if path == "" {
+		return e, nil
+	}
+	c, err := face.LoadCalibration(path)
+	if err != nil {
+		return nil, err
+	}
+	if e, err = e.WithCalibration(c); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return e, nil
 }
@@ -102,12 +123,13 @@ func readRGB(path string) (*face.RGB, error) {
 
 // engineFlags registers the flags that choose the engine's models and
 // rules, for the commands that run it locally.
-func engineFlags(fl *flag.FlagSet) *face.Config {
-	cfg := &face.Config{}
+func engineFlags(fl *flag.FlagSet) *engineConfig {
+	cfg := &engineConfig{}
 	fl.StringVar(&cfg.Detector, "detector", "", "face `detector`: "+strings.Join(face.Detectors(), ", ")+" (default "+face.Detectors()[0]+")")
 	fl.StringVar(&cfg.Embedder, "embedder", "", "face `embedder`: "+strings.Join(face.Embedders(), ", ")+" (default "+face.Embedders()[0]+")")
 	fl.IntVar(&cfg.DetectMaxSide, "detect-max-side", 0, "shrink larger images to this `side` before detection; -1: never")
 	fl.Float64Var(&cfg.ContextPad, "context-pad", 0, "border `fraction` added when no face is found; -1: never")
+	fl.StringVar(&cfg.Calibration, "calibration", os.Getenv("GLINT_CALIBRATION"), "calibration `file` written by glint calibrate --out, replacing the embedded one (env GLINT_CALIBRATION)")
 	return cfg
 }
 

@@ -146,58 +146,23 @@ type imageResult struct {
 }
 
 func (c *evalCommand) pairs(ctx context.Context, eng *face.Engine, dir string, rows [][]string, dump string) (*pairsReport, error) {
-	type pair struct {
-		a, b string
-		same bool
+	pairs, paths, err := parsePairs(rows)
+	if err != nil {
+		return nil, err
 	}
-	var pairs []pair
-	var paths []string
-	seen := map[string]bool{}
-	for i, r := range rows {
-		if len(r) < 3 {
-			return nil, fmt.Errorf("pairs line %d: want path_a, path_b, same", i+1)
-		}
-		same, err := strconv.Atoi(strings.TrimSpace(r[2]))
-		if err != nil || same < 0 || same > 1 {
-			return nil, fmt.Errorf("pairs line %d: same must be 0 or 1, got %q", i+1, r[2])
-		}
-		pairs = append(pairs, pair{r[0], r[1], same == 1})
-		for _, p := range r[:2] {
-			if !seen[p] {
-				seen[p] = true
-				paths = append(paths, p)
-			}
-		}
+	results, err := embedImages(ctx, eng, dir, paths, c.stderr, "eval")
+	if err != nil {
+		return nil, err
 	}
-	results := map[string]*imageResult{}
-	bar := newProgress(c.stderr, len(paths))
-	for _, p := range paths {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		results[p] = c.process(eng, filepath.Join(dir, p), true)
-		bar.step()
-	}
-	bar.done()
-
 	rep := &pairsReport{Model: eng.Calibration().Model, Detector: eng.Config().Detector, Pairs: len(pairs), Images: len(paths)}
-	var scored []face.Pair
 	for _, p := range paths {
 		if results[p].desc == nil {
 			rep.DetectionFailures++
 		}
 	}
-	for _, p := range pairs {
-		a, b := results[p.a].desc, results[p.b].desc
-		d := math.Inf(1) // a missing face rejects the pair
-		if a != nil && b != nil {
-			m, err := eng.Compare(*a, *b)
-			if err != nil {
-				return nil, err
-			}
-			d = m.Distance
-		}
-		scored = append(scored, face.Pair{Distance: d, Same: p.same})
+	scored, err := scorePairs(eng, pairs, results)
+	if err != nil {
+		return nil, err
 	}
 	if dump != "" {
 		var b strings.Builder
@@ -217,6 +182,77 @@ func (c *evalCommand) pairs(ctx context.Context, eng *face.Engine, dir string, r
 	rep.TARAtFAR1e3 = round4(tar)
 	rep.MedianMs = medians(results, true)
 	return rep, nil
+}
+
+// labelledPair is one line of a pairs file: two image paths and whether
+// they show one person.
+type labelledPair struct {
+	a, b string
+	same bool
+}
+
+// parsePairs reads the rows of a pairs file (path_a, path_b, same) and
+// returns the pairs and their distinct images in order of appearance.
+func parsePairs(rows [][]string) (pairs []labelledPair, paths []string, err error) {
+	seen := map[string]bool{}
+	for i, r := range rows {
+		if len(r) < 3 {
+			return nil, nil, fmt.Errorf("pairs line %d: want path_a, path_b, same", i+1)
+		}
+		same, err := strconv.Atoi(strings.TrimSpace(r[2]))
+		if err != nil || same < 0 || same > 1 {
+			return nil, nil, fmt.Errorf("pairs line %d: same must be 0 or 1, got %q", i+1, r[2])
+		}
+		pairs = append(pairs, labelledPair{r[0], r[1], same == 1})
+		for _, p := range r[:2] {
+			if !seen[p] {
+				seen[p] = true
+				paths = append(paths, p)
+			}
+		}
+	}
+	return pairs, paths, nil
+}
+
+// embedImages finds and embeds the largest face of each image (paths
+// relative to dir), drawing progress on stderr; an image that cannot be
+// read is reported there, prefixed with the command's name, and has no
+// descriptor.
+func embedImages(ctx context.Context, eng *face.Engine, dir string, paths []string, stderr io.Writer, name string) (map[string]*imageResult, error) {
+	results := make(map[string]*imageResult, len(paths))
+	bar := newProgress(stderr, len(paths))
+	for _, p := range paths {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		res := processImage(eng, filepath.Join(dir, p), true)
+		if res.err != nil {
+			fmt.Fprintf(stderr, "%s: %v\n", name, res.err)
+		}
+		results[p] = res
+		bar.step()
+	}
+	bar.done()
+	return results, nil
+}
+
+// scorePairs returns each pair's distance; a pair with an image without a
+// face gets +Inf, which rejects it.
+func scorePairs(eng *face.Engine, pairs []labelledPair, results map[string]*imageResult) ([]face.Pair, error) {
+	scored := make([]face.Pair, 0, len(pairs))
+	for _, p := range pairs {
+		a, b := results[p.a].desc, results[p.b].desc
+		d := math.Inf(1)
+		if a != nil && b != nil {
+			m, err := eng.Compare(*a, *b)
+			if err != nil {
+				return nil, err
+			}
+			d = m.Distance
+		}
+		scored = append(scored, face.Pair{Distance: d, Same: p.same})
+	}
+	return scored, nil
 }
 
 func (c *evalCommand) detection(ctx context.Context, eng *face.Engine, dir string, rows [][]string, pathCol, countCol int) (*detectionReport, error) {
@@ -265,16 +301,24 @@ func (c *evalCommand) detection(ctx context.Context, eng *face.Engine, dir strin
 	return rep, nil
 }
 
-// process decodes one image, finds its faces and, when embed is set,
-// computes the largest face's descriptor.
+// process is processImage, reporting an unreadable image on stderr.
 func (c *evalCommand) process(eng *face.Engine, path string, embed bool) *imageResult {
+	res := processImage(eng, path, embed)
+	if res.err != nil {
+		fmt.Fprintf(c.stderr, "eval: %v\n", res.err)
+	}
+	return res
+}
+
+// processImage decodes one image, finds its faces and, when embed is set,
+// computes the largest face's descriptor.
+func processImage(eng *face.Engine, path string, embed bool) *imageResult {
 	res := &imageResult{}
 	t0 := time.Now()
 	img, err := readRGB(path)
 	res.decode = time.Since(t0)
 	if err != nil {
 		res.err = err
-		fmt.Fprintf(c.stderr, "eval: %v\n", err)
 		return res
 	}
 	faces := eng.Detect(img, &res.timing)

@@ -17,9 +17,12 @@ var keysCommands = []struct {
 }{
 	{"create", "create a key and print its api_key and api_secret", func(m *Main) command { return &KeysCreateCommand{Main: m} }},
 	{"list", "list keys with their usage", func(m *Main) command { return &KeysListCommand{Main: m} }},
+	{"set", "change a key's settings (limits, origins, result retention)", func(m *Main) command { return &KeysSetCommand{Main: m} }},
 	{"disable", "refuse a key's requests (AUTHORIZATION_ERROR:API_KEY_BE_DISCONTINUED)", func(m *Main) command { return &KeysStateCommand{Main: m, action: "disable"} }},
 	{"enable", "accept a disabled key's requests again", func(m *Main) command { return &KeysStateCommand{Main: m, action: "enable"} }},
 	{"delete", "delete a key and its verifications (its usage history stays)", func(m *Main) command { return &KeysStateCommand{Main: m, action: "delete"} }},
+	{"notify", "turn signed result notifications on (--url) or off (--off)", func(m *Main) command { return &KeysNotifyCommand{Main: m} }},
+	{"deliveries", "print the notification delivery log of a key", func(m *Main) command { return &KeysDeliveriesCommand{Main: m} }},
 }
 
 // Run implements command.
@@ -45,6 +48,6 @@ func (c *KeysCommand) usage() {
 	fmt.Fprintln(c.Stderr)
 	fmt.Fprintln(c.Stderr, "Subcommands:")
 	for _, sub := range keysCommands {
-		fmt.Fprintf(c.Stderr, "\t%-8s %s\n", sub.name, sub.summary)
+		fmt.Fprintf(c.Stderr, "\t%-10s %s\n", sub.name, sub.summary)
 	}
 }

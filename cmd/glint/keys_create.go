@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/glint-id/glint/internal/auth"
+	"github.com/glint-id/glint/internal/store"
 )
 
 // KeysCreateCommand creates an API key.
@@ -26,12 +27,18 @@ func (c *KeysCreateCommand) Run(ctx context.Context, args []string) error {
 	callLimit := fs.Int64("call-limit", 0, "successful calls allowed in total, then AUTHORIZATION_ERROR:LIMIT_REACHED (0: unlimited)")
 	concurrency := fs.Int("concurrency", auth.DefaultConcurrency, "requests of this key in flight at once, beyond which CONCURRENCY_LIMIT_EXCEEDED")
 	allowOrigin := fs.String("allow-origin", "", "comma-separated browser `origins` allowed to use this key's tokens (default: any)")
+	retention := fs.Duration("result-retention", store.MaxResultRetention, "how long a finished verification's result stays readable and its face data stored, 1m to 24h")
+	notifyOpts := addNotifyFlags(fs)
 	rest, err := parseFlags(fs, args)
 	if err != nil {
 		return err
 	}
 	if len(rest) > 0 {
 		return usageError(fs, "unexpected argument %q", rest[0])
+	}
+	notifyURL, err := notifyOpts.parse()
+	if err != nil {
+		return usageError(fs, "--notify-url: %v", err)
 	}
 	if strings.TrimSpace(*name) == "" {
 		return usageError(fs, "--name is required")
@@ -41,6 +48,9 @@ func (c *KeysCreateCommand) Run(ctx context.Context, args []string) error {
 	}
 	if *concurrency < 1 {
 		return usageError(fs, "--concurrency must be at least 1")
+	}
+	if err := store.CheckResultRetention(*retention); err != nil || *retention == 0 {
+		return usageError(fs, "--result-retention must be between %s and %s", store.MinResultRetention, store.MaxResultRetention)
 	}
 	ips, err := auth.ParsePrefixes(*allowIP)
 	if err != nil {
@@ -57,15 +67,23 @@ func (c *KeysCreateCommand) Run(ctx context.Context, args []string) error {
 	}
 	defer d.Close()
 	id, secret, err := d.keys.Create(ctx, auth.KeyOptions{
-		Name:           *name,
-		NoCompare:      *noCompare,
-		AllowedIPs:     ips,
-		CallLimit:      *callLimit,
-		Concurrency:    *concurrency,
-		AllowedOrigins: origins,
+		Name:            *name,
+		NoCompare:       *noCompare,
+		AllowedIPs:      ips,
+		CallLimit:       *callLimit,
+		Concurrency:     *concurrency,
+		AllowedOrigins:  origins,
+		ResultRetention: *retention,
 	})
 	if err != nil {
 		return err
+	}
+	if notifyURL != "" {
+		if err := notifyOpts.enable(ctx, d, id, secret, notifyURL); err != nil {
+			// The secret was never shown, so the key is of no use.
+			d.db.DeleteKey(ctx, id)
+			return fmt.Errorf("turn notifications on: %w", err)
+		}
 	}
 	return json.NewEncoder(c.Stdout).Encode(struct {
 		APIKey    string `json:"api_key"`

@@ -27,7 +27,10 @@ type keyListing struct {
 	CallLimit      int64    `json:"call_limit"`
 	Calls          int64    `json:"calls"`
 	Concurrency    int      `json:"concurrency"`
-	CreatedAt      string   `json:"created_at"`
+	// ResultRetention is in Go duration syntax, e.g. "24h0m0s".
+	ResultRetention string `json:"result_retention"`
+	NotifyURL       string `json:"notify_url,omitempty"`
+	CreatedAt       string `json:"created_at"`
 
 	// Usage counts ledger rows by "endpoint outcome", e.g.
 	// "get_token OK" or "get_token BAD_ARGUMENTS".
@@ -71,16 +74,18 @@ func (c *KeysListCommand) Run(ctx context.Context, args []string) error {
 	listings := make([]keyListing, 0, len(keys))
 	for _, k := range keys {
 		l := keyListing{
-			APIKey:         k.ID,
-			Name:           k.Name,
-			Disabled:       k.Disabled,
-			Compare:        k.CanCompare,
-			AllowedOrigins: k.AllowedOrigins,
-			CallLimit:      k.CallLimit,
-			Calls:          k.Calls,
-			Concurrency:    k.Concurrency,
-			CreatedAt:      k.CreatedAt.UTC().Format(time.RFC3339),
-			Usage:          map[string]int64{},
+			APIKey:          k.ID,
+			Name:            k.Name,
+			Disabled:        k.Disabled,
+			Compare:         k.CanCompare,
+			AllowedOrigins:  k.AllowedOrigins,
+			CallLimit:       k.CallLimit,
+			Calls:           k.Calls,
+			Concurrency:     k.Concurrency,
+			ResultRetention: k.ResultRetention.String(),
+			NotifyURL:       k.NotifyURL,
+			CreatedAt:       k.CreatedAt.UTC().Format(time.RFC3339),
+			Usage:           map[string]int64{},
 		}
 		for _, p := range k.AllowedIPs {
 			l.AllowedIPs = append(l.AllowedIPs, p.String())
@@ -104,7 +109,7 @@ func (c *KeysListCommand) Run(ctx context.Context, args []string) error {
 		return enc.Encode(listings)
 	}
 	tw := tabwriter.NewWriter(c.Stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "API_KEY\tNAME\tSTATUS\tCOMPARE\tCALLS\tLIMIT\tCONCURRENCY\tREQUESTS\tERRORS\tBILLED\tALLOWED_IPS\tCREATED")
+	fmt.Fprintln(tw, "API_KEY\tNAME\tSTATUS\tCOMPARE\tCALLS\tLIMIT\tCONCURRENCY\tRETENTION\tREQUESTS\tERRORS\tBILLED\tALLOWED_IPS\tCREATED")
 	for _, l := range listings {
 		status := "enabled"
 		if l.Disabled {
@@ -118,8 +123,8 @@ func (c *KeysListCommand) Run(ctx context.Context, args []string) error {
 		if len(l.AllowedIPs) > 0 {
 			ips = strings.Join(l.AllowedIPs, ",")
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%d\t%d\t%d\t%d\t%s\t%s\n",
-			l.APIKey, l.Name, status, yesNo(l.Compare), l.Calls, limit, l.Concurrency,
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%d\t%s\t%d\t%d\t%d\t%s\t%s\n",
+			l.APIKey, l.Name, status, yesNo(l.Compare), l.Calls, limit, l.Concurrency, l.ResultRetention,
 			l.Requests, l.Errors, l.Billed, ips, l.CreatedAt)
 	}
 	return tw.Flush()

@@ -55,7 +55,7 @@ point. See docs/liveness.md for what the simulator assumes.`)
 			images = append(images, filepath.Join(*models, "face-api", "sample"+strconv.Itoa(i)+".jpg"))
 		}
 	}
-	eng, err := loadEngine(*models, face.Config{})
+	eng, err := loadEngine(*models, engineConfig{})
 	if err != nil {
 		return err
 	}

@@ -26,10 +26,13 @@ var commands = []struct {
 }{
 	{"serve", "run the HTTP service", func(m *Main) command { return &ServeCommand{Main: m} }},
 	{"keys", "create, list, disable, enable and delete API keys", func(m *Main) command { return &KeysCommand{Main: m} }},
+	{"usage", "print the usage ledger of a period, as totals or CSV", func(m *Main) command { return &usageCommand{Main: m} }},
 	{"detect", "print the faces found in images as JSON", func(m *Main) command { return &detectCommand{stdout: m.Stdout} }},
 	{"compare", "compare the largest faces of two images", func(m *Main) command { return &compareCommand{stdout: m.Stdout} }},
 	{"eval", "measure detection or verification on labelled data", func(m *Main) command { return &evalCommand{stdout: m.Stdout, stderr: m.Stderr} }},
+	{"calibrate", "measure the confidence mapping and FAR thresholds on labelled data", func(m *Main) command { return &calibrateCommand{stdout: m.Stdout, stderr: m.Stderr} }},
 	{"liveness-eval", "measure flash liveness on rendered genuine and attack sequences", func(m *Main) command { return &livenessEvalCommand{stdout: m.Stdout, stderr: m.Stderr} }},
+	{"loadtest", "load a running Glint over HTTP and report throughput and latency", func(m *Main) command { return &loadtestCommand{Main: m} }},
 }
 
 func main() {

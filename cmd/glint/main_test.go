@@ -215,7 +215,7 @@ func (stubEngine) Reference(context.Context, image.Image, api.ReferenceOptions) 
 // It swaps the package's newEngine, so it does not run in parallel.
 func TestServe(t *testing.T) {
 	old := newEngine
-	newEngine = func(dir string) (api.FaceEngine, error) {
+	newEngine = func(dir, _ string) (api.FaceEngine, error) {
 		if dir != "/models/here" {
 			t.Errorf("engine got models dir %q", dir)
 		}
@@ -315,7 +315,7 @@ func (w *syncWriter) String() string {
 // certificate made in the test.
 func TestServeTLS(t *testing.T) {
 	old := newEngine
-	newEngine = func(string) (api.FaceEngine, error) { return stubEngine{}, nil }
+	newEngine = func(string, string) (api.FaceEngine, error) { return stubEngine{}, nil }
 	defer func() { newEngine = old }()
 
 	dir := t.TempDir()

@@ -46,6 +46,7 @@ func (c *ServeCommand) Run(ctx context.Context, args []string) error {
 	listen := fs.String("listen", c.env("GLINT_LISTEN", "127.0.0.1:8080"), "`address` to listen on (env GLINT_LISTEN)")
 	dataDir := fs.String("data", c.env("GLINT_DATA", "./data"), "data `directory`: database and secret pepper (env GLINT_DATA)")
 	modelsDir := fs.String("models", c.env("GLINT_MODELS", "./models"), "face model `directory` (env GLINT_MODELS)")
+	calibration := fs.String("calibration", c.env("GLINT_CALIBRATION", ""), "calibration `file` written by glint calibrate --out, replacing the one embedded for the model (env GLINT_CALIBRATION)")
 	tlsCert := fs.String("tls-cert", "", "TLS certificate `file` (PEM); serves HTTPS with --tls-key")
 	tlsKey := fs.String("tls-key", "", "TLS private key `file` (PEM)")
 	insecure := fs.Bool("insecure-http", false, "allow plain HTTP on a non-loopback address (behind a TLS-terminating proxy)")
@@ -78,7 +79,7 @@ func (c *ServeCommand) Run(ctx context.Context, args []string) error {
 
 	logger := slog.New(slog.NewJSONHandler(c.Stderr, nil))
 
-	engine, err := newEngine(*modelsDir)
+	engine, err := newEngine(*modelsDir, *calibration)
 	if err != nil {
 		return fmt.Errorf("load face engine from %s: %w", *modelsDir, err)
 	}
@@ -89,7 +90,11 @@ func (c *ServeCommand) Run(ctx context.Context, args []string) error {
 	}
 	defer st.Close()
 
-	capture, err := newCapture(ctx, engine, *modelsDir, st.db, logger)
+	go sweep(ctx, st.db, logger)
+	stopDeliverer := startDeliverer(ctx, st, logger)
+	defer stopDeliverer()
+
+	capture, err := newCapture(engine, *modelsDir, st.db, logger)
 	if err != nil {
 		return err
 	}
@@ -175,10 +180,9 @@ func isLoopback(listen string) bool {
 }
 
 // newCapture sets up the capture side (the channel and the fallback) on
-// the loaded engine, and the sweeper that fails verifications whose
-// life_time ran out unattended. It returns nil when the engine is a test
-// double without the face models.
-func newCapture(ctx context.Context, engine api.FaceEngine, modelsDir string, st store.Store, logger *slog.Logger) (*api.CaptureConfig, error) {
+// the loaded engine. It returns nil when the engine is a test double
+// without the face models.
+func newCapture(engine api.FaceEngine, modelsDir string, st store.Store, logger *slog.Logger) (*api.CaptureConfig, error) {
 	analyzer, passive, err := newCaptureAnalyzer(engine, modelsDir)
 	if err != nil {
 		return nil, fmt.Errorf("load capture models from %s: %w", modelsDir, err)
@@ -194,17 +198,18 @@ func newCapture(ctx context.Context, engine api.FaceEngine, modelsDir string, st
 	if err != nil {
 		return nil, err
 	}
-	go sweepExpired(ctx, st, logger)
 	return &api.CaptureConfig{Sessions: mgr}, nil
 }
 
-// sweepInterval is how often verifications past their life_time are
-// moved to FAILED; the capture calls apply the transition themselves the
-// moment they see one, so the sweep only bounds how stale get_result can
-// be for tokens nobody touches.
+// sweepInterval is how often the sweeper runs. The capture calls apply the
+// expiry transition themselves the moment they see one, so the sweep only
+// bounds how stale get_result can be for tokens nobody touches, and how
+// long biometric data outlives its retention (at most this much).
 const sweepInterval = time.Minute
 
-func sweepExpired(ctx context.Context, st store.Store, logger *slog.Logger) {
+// sweep moves verifications past their life_time to FAILED and purges
+// the data of results that can no longer be read (spec §4.5).
+func sweep(ctx context.Context, st store.Store, logger *slog.Logger) {
 	t := time.NewTicker(sweepInterval)
 	defer t.Stop()
 	for {
@@ -212,10 +217,11 @@ func sweepExpired(ctx context.Context, st store.Store, logger *slog.Logger) {
 		case <-ctx.Done():
 			return
 		case now := <-t.C:
-			if n, err := st.ExpireVerifications(ctx, now, ""); err != nil {
-				logger.Error("expiry sweep", "err", err)
-			} else if n > 0 {
-				logger.Info("expiry sweep", "expired", n)
+			p, err := st.PurgeVerifications(ctx, now)
+			if err != nil {
+				logger.Error("retention sweep", "err", err, "purged", p.Records)
+			} else if p.Records > 0 || p.Tombstones > 0 {
+				logger.Info("retention sweep", "purged", p.Records, "tombstones_deleted", p.Tombstones)
 			}
 		}
 	}

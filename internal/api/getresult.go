@@ -1,8 +1,11 @@
 package api
 
 import (
+	"bytes"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 
@@ -163,6 +166,24 @@ func wellFormedToken(s string) bool {
 		}
 	}
 	return true
+}
+
+// ResultJSON renders r as get_result answers for it when asked with no
+// return_image and no face_occlusion_detection override: the body of a
+// result notification (package notify). It goes through resultBody, as
+// the endpoint does, so the two cannot drift apart; requestID fills
+// request_id, and time_used is 0 since no request was timed. It counts
+// no read: callers pass what store.Result returned.
+func ResultJSON(r *store.Result, requestID string) ([]byte, error) {
+	reply := resultBody(&meta{RequestID: requestID, BizNo: r.BizNo}, r, &resultParams{})
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	// As writeJSON: biz_no is echoed verbatim, so no HTML escaping.
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(reply); err != nil {
+		return nil, fmt.Errorf("api: render result: %w", err)
+	}
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
 }
 
 // resultBody shapes a stored result for the wire (spec §4).

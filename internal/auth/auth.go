@@ -19,6 +19,7 @@ import (
 	"log/slog"
 	"net/netip"
 	"strings"
+	"time"
 
 	"github.com/glint-id/glint/internal/store"
 )
@@ -81,6 +82,8 @@ type KeyOptions struct {
 	CallLimit      int64 // 0 means unlimited
 	Concurrency    int   // 0 means DefaultConcurrency
 	AllowedOrigins []string
+	// ResultRetention is store.Key's; 0 means the spec's one day.
+	ResultRetention time.Duration
 }
 
 // lowercase, unpadded base32: alphanumeric, so IDs and secrets survive
@@ -110,14 +113,15 @@ func (r *Keyring) Create(ctx context.Context, opts KeyOptions) (id string, secre
 	id = encoding.EncodeToString(randomBytes(idBytes))
 	secret = Secret(encoding.EncodeToString(randomBytes(secretBytes)))
 	k := &store.Key{
-		ID:             id,
-		Name:           opts.Name,
-		SecretHash:     r.hash(id, string(secret)),
-		CanCompare:     !opts.NoCompare,
-		AllowedIPs:     opts.AllowedIPs,
-		CallLimit:      opts.CallLimit,
-		Concurrency:    opts.Concurrency,
-		AllowedOrigins: opts.AllowedOrigins,
+		ID:              id,
+		Name:            opts.Name,
+		SecretHash:      r.hash(id, string(secret)),
+		CanCompare:      !opts.NoCompare,
+		AllowedIPs:      opts.AllowedIPs,
+		CallLimit:       opts.CallLimit,
+		Concurrency:     opts.Concurrency,
+		AllowedOrigins:  opts.AllowedOrigins,
+		ResultRetention: opts.ResultRetention,
 	}
 	if err := r.Store.CreateKey(ctx, k); err != nil {
 		return "", "", fmt.Errorf("auth: create key: %w", err)

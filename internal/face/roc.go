@@ -28,8 +28,9 @@ type ROC struct {
 	AUC float64
 
 	// EER is the equal error rate: where the false accept and false reject
-	// rates cross.
-	EER float64
+	// rates cross, at EERThreshold.
+	EER          float64
+	EERThreshold float64
 }
 
 // NewROC computes the summary of pairs. It needs at least one genuine and
@@ -39,7 +40,7 @@ func NewROC(pairs []Pair) ROC {
 	r := ROC{Genuine: len(gen), Impostor: len(imp)}
 	if len(gen) == 0 || len(imp) == 0 {
 		nan := math.NaN()
-		r.Accuracy, r.AccuracyThreshold, r.AUC, r.EER = nan, nan, nan, nan
+		r.Accuracy, r.AccuracyThreshold, r.AUC, r.EER, r.EERThreshold = nan, nan, nan, nan, nan
 		return r
 	}
 	r.AUC = auc(gen, imp)
@@ -59,7 +60,7 @@ func NewROC(pairs []Pair) ROC {
 		far := float64(fa) / float64(len(imp))
 		frr := 1 - float64(ta)/float64(len(gen))
 		if gap := math.Abs(far - frr); gap < bestGap {
-			bestGap, r.EER = gap, (far+frr)/2
+			bestGap, r.EER, r.EERThreshold = gap, (far+frr)/2, t
 		}
 	}
 	r.Accuracy = best

@@ -63,3 +63,18 @@ func TestTARAtFAR(t *testing.T) {
 		}
 	}
 }
+
+// TestROCEERThreshold: the EER is reported with the threshold it is
+// reached at, the first where the error rates are closest.
+func TestROCEERThreshold(t *testing.T) {
+	t.Parallel()
+	r := NewROC([]Pair{{0.1, true}, {0.2, true}, {0.5, true}, {0.4, false}, {0.8, false}, {0.9, false}})
+	// Accepting below just above 0.2: FRR 1/3, FAR 0; just above 0.4:
+	// FRR 1/3, FAR 1/3.
+	if want := math.Nextafter(0.4, 1); r.EERThreshold != want || math.Abs(r.EER-1.0/3) > 1e-12 {
+		t.Errorf("EER %v at %v, want 1/3 at %v", r.EER, r.EERThreshold, want)
+	}
+	if !math.IsNaN(NewROC(nil).EERThreshold) {
+		t.Error("no pairs: EER threshold is not NaN")
+	}
+}

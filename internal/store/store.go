@@ -71,6 +71,22 @@ type Key struct {
 	// key from a web page; empty means any.
 	AllowedOrigins []string
 
+	// ResultRetention is how long a terminal result of this key stays
+	// readable, and its biometric data stored, between
+	// MinResultRetention and MaxResultRetention; 0 means
+	// MaxResultRetention (spec §4.5). A verification keeps the value its
+	// key had when it was issued.
+	ResultRetention time.Duration
+
+	// NotifyURL, when set, receives a signed POST of the result each time
+	// a verification of this key ends (see NotificationStore).
+	NotifyURL string
+
+	// NotifySecret is the key's api_secret sealed by package auth, kept
+	// only while NotifyURL is set: the notification signatures need the
+	// secret itself, which SecretHash cannot give back.
+	NotifySecret []byte
+
 	CreatedAt time.Time
 }
 
@@ -136,6 +152,10 @@ type Verification struct {
 	Attempts int
 	Fetches  int
 
+	// ResultRetention is the key's ResultRetention when the verification
+	// was created (the store copies it; never zero once stored).
+	ResultRetention time.Duration
+
 	IssuedAt  time.Time
 	ExpiresAt time.Time
 }
@@ -183,6 +203,13 @@ type Store interface {
 	// for an unknown ID.
 	SetKeyDisabled(ctx context.Context, id string, disabled bool) error
 
+	// UpdateKey replaces the settings of the key k.ID with k's: Name,
+	// CanCompare, AllowedIPs, CallLimit, Concurrency, AllowedOrigins,
+	// ResultRetention, NotifyURL and NotifySecret. The secret, Disabled,
+	// Calls and CreatedAt are left alone. Returns ErrNotFound for an
+	// unknown ID.
+	UpdateKey(ctx context.Context, k *Key) error
+
 	// DeleteKey removes a key and its verification records; its usage
 	// ledger rows stay, as billing history. Returns ErrNotFound for an
 	// unknown ID.
@@ -206,6 +233,12 @@ type Store interface {
 	// Usage returns ledger totals for one key, or for all keys when keyID
 	// is empty, ordered by key, endpoint, outcome and billing flag.
 	Usage(ctx context.Context, keyID string) ([]UsageCount, error)
+
+	// UsageEvents calls fn for each ledger row of keyID (every key when
+	// empty) with from ≤ At < to, ordered by At then insertion, and stops
+	// at fn's first error, which it returns. A zero from or to leaves that
+	// side open.
+	UsageEvents(ctx context.Context, keyID string, from, to time.Time, fn func(UsageEvent) error) error
 
 	// BeginCapture admits a capture (a channel hello or a fallback
 	// start_flash) for token at now and returns the record. A record in
@@ -254,11 +287,15 @@ type Store interface {
 	// now (spec §4.5), atomically: it first applies the expiry transition
 	// if it is due, then, if the record is terminal, counts one read,
 	// which succeeds only while fewer than MaxResultReads have been
-	// counted and now is before TerminalAt + ResultRetention. Reads of a
+	// counted, now is before TerminalAt plus the verification's
+	// ResultRetention and the record has not been purged. Reads of a
 	// record that is not terminal are not counted. Refusals: ErrNotFound
 	// (unknown token, or one of another key: nothing is counted);
 	// ErrResultGone (reads used up, or retention over).
 	ReadResult(ctx context.Context, token, keyID string, now time.Time) (*Result, error)
+
+	RetentionStore
+	NotificationStore
 
 	// Ping reports whether the store can serve requests.
 	Ping(ctx context.Context) error
@@ -295,7 +332,8 @@ const (
 	// MaxResultReads is how many times a terminal result can be read.
 	MaxResultReads = 3
 
-	// ResultRetention is how long after TerminalAt a result can be read.
+	// ResultRetention is how long after TerminalAt a result can be read
+	// by default, and at most (spec §4.5: one day).
 	ResultRetention = 24 * time.Hour
 )
 
@@ -471,4 +509,9 @@ type Result struct {
 	Images   [][]byte
 	// TerminalAt is when the status became OK or FAILED; zero before.
 	TerminalAt time.Time
+	// ResultRetention is the verification's (see Verification).
+	ResultRetention time.Duration
+	// PurgedAt is when PurgeVerifications deleted the record's data, which
+	// leaves only the identity, status and times; zero before.
+	PurgedAt time.Time
 }

@@ -258,10 +258,22 @@ func (db *DB) ReadResult(ctx context.Context, token, keyID string, now time.Time
 		if err := expireOne(ctx, tx, token, now); err != nil {
 			return err
 		}
+		// The retention is fixed per record, so the window test can take
+		// it from a read in the same (write-locked) transaction.
+		var retention int64
+		err := tx.QueryRowContext(ctx, `SELECT result_retention_seconds FROM verifications WHERE token = ?`,
+			token).Scan(&retention)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("verification: %w", store.ErrNotFound)
+		}
+		if err != nil {
+			return fmt.Errorf("sqlite: count result read: %w", err)
+		}
 		res, err := tx.ExecContext(ctx, `UPDATE verifications SET fetches = fetches + 1
-			WHERE token = ? AND key_id = ? AND status IN (?, ?) AND fetches < ? AND terminal_at > ?`,
+			WHERE token = ? AND key_id = ? AND status IN (?, ?) AND fetches < ? AND terminal_at > ?
+				AND purged_at IS NULL`,
 			token, keyID, string(store.StatusOK), string(store.StatusFailed),
-			store.MaxResultReads, formatTime(now.Add(-store.ResultRetention)))
+			store.MaxResultReads, formatTime(now.Add(-time.Duration(retention)*time.Second)))
 		if err != nil {
 			return fmt.Errorf("sqlite: count result read: %w", err)
 		}
@@ -304,11 +316,13 @@ func readResult(ctx context.Context, q querier, token string) (*store.Result, er
 		bizNo            sql.NullString
 		retMulti, occl   int
 		live, verify, at sql.NullString
+		purged           sql.NullString
+		retention        int64
 	)
 	err := q.QueryRowContext(ctx, `SELECT token, key_id, biz_no, return_multifaces_tag, face_occlusion_detection,
-			fetches, status, attempts, liveness_result, verify_result, terminal_at
+			fetches, status, attempts, liveness_result, verify_result, terminal_at, result_retention_seconds, purged_at
 		FROM verifications WHERE token = ?`, token).Scan(&r.Token, &r.KeyID, &bizNo, &retMulti, &occl,
-		&r.Fetches, &status, &r.Attempts, &live, &verify, &at)
+		&r.Fetches, &status, &r.Attempts, &live, &verify, &at, &retention, &purged)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("verification: %w", store.ErrNotFound)
 	}
@@ -338,6 +352,12 @@ func readResult(ctx context.Context, q querier, token string) (*store.Result, er
 			return nil, err
 		}
 	}
+	if purged.Valid {
+		if r.PurgedAt, err = parseTime(purged.String); err != nil {
+			return nil, err
+		}
+	}
+	r.ResultRetention = time.Duration(retention) * time.Second
 	rows, err := q.QueryContext(ctx, `SELECT data FROM verification_images WHERE token = ? ORDER BY idx`, token)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: read images: %w", err)

@@ -7,36 +7,26 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"time"
 
 	"github.com/glint-id/glint/internal/store"
 )
 
-const keyColumns = `id, name, secret_hash, disabled, can_compare, allowed_ips, call_limit, calls, concurrency, allowed_origins, created_at`
+const keyColumns = `id, name, secret_hash, disabled, can_compare, allowed_ips, call_limit, calls, concurrency, allowed_origins,
+	result_retention_seconds, notify_url, notify_secret, created_at`
 
 // CreateKey implements store.Store.
 func (db *DB) CreateKey(ctx context.Context, k *store.Key) error {
 	if k.CreatedAt.IsZero() {
 		k.CreatedAt = db.now()
 	}
-	ips := make([]string, len(k.AllowedIPs))
-	for i, p := range k.AllowedIPs {
-		ips[i] = p.String()
-	}
-	ipsJSON, err := json.Marshal(ips)
+	ipsJSON, originsJSON, retention, err := keySettings(k)
 	if err != nil {
 		return err
 	}
-	origins := k.AllowedOrigins
-	if origins == nil {
-		origins = []string{}
-	}
-	originsJSON, err := json.Marshal(origins)
-	if err != nil {
-		return err
-	}
-	_, err = db.db.ExecContext(ctx, `INSERT INTO keys (`+keyColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?)`,
-		k.ID, k.Name, k.SecretHash, boolInt(k.Disabled), boolInt(k.CanCompare), string(ipsJSON),
-		k.CallLimit, k.Concurrency, string(originsJSON), formatTime(k.CreatedAt))
+	_, err = db.db.ExecContext(ctx, `INSERT INTO keys (`+keyColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?)`,
+		k.ID, k.Name, k.SecretHash, boolInt(k.Disabled), boolInt(k.CanCompare), ipsJSON,
+		k.CallLimit, k.Concurrency, originsJSON, retention, k.NotifyURL, k.NotifySecret, formatTime(k.CreatedAt))
 	if isUniqueViolation(err) {
 		return fmt.Errorf("key %q: %w", k.ID, store.ErrConflict)
 	}
@@ -87,6 +77,51 @@ func (db *DB) SetKeyDisabled(ctx context.Context, id string, disabled bool) erro
 	return oneRow(res, id)
 }
 
+// UpdateKey implements store.Store.
+func (db *DB) UpdateKey(ctx context.Context, k *store.Key) error {
+	ipsJSON, originsJSON, retention, err := keySettings(k)
+	if err != nil {
+		return err
+	}
+	res, err := db.db.ExecContext(ctx, `UPDATE keys SET name = ?, can_compare = ?, allowed_ips = ?, call_limit = ?,
+		concurrency = ?, allowed_origins = ?, result_retention_seconds = ?, notify_url = ?, notify_secret = ?
+		WHERE id = ?`,
+		k.Name, boolInt(k.CanCompare), ipsJSON, k.CallLimit, k.Concurrency, originsJSON, retention,
+		k.NotifyURL, k.NotifySecret, k.ID)
+	if err != nil {
+		return fmt.Errorf("sqlite: update key: %w", err)
+	}
+	return oneRow(res, k.ID)
+}
+
+// keySettings encodes the list and duration settings of k as stored.
+func keySettings(k *store.Key) (ips, origins string, retentionSeconds int64, err error) {
+	if err := store.CheckResultRetention(k.ResultRetention); err != nil {
+		return "", "", 0, fmt.Errorf("key %q: %w", k.ID, err)
+	}
+	retention := k.ResultRetention
+	if retention == 0 {
+		retention = store.MaxResultRetention
+	}
+	list := make([]string, len(k.AllowedIPs))
+	for i, p := range k.AllowedIPs {
+		list[i] = p.String()
+	}
+	ipsJSON, err := json.Marshal(list)
+	if err != nil {
+		return "", "", 0, err
+	}
+	o := k.AllowedOrigins
+	if o == nil {
+		o = []string{}
+	}
+	originsJSON, err := json.Marshal(o)
+	if err != nil {
+		return "", "", 0, err
+	}
+	return string(ipsJSON), string(originsJSON), int64(retention / time.Second), nil
+}
+
 // DeleteKey implements store.Store. Verification records go with the key
 // through ON DELETE CASCADE.
 func (db *DB) DeleteKey(ctx context.Context, id string) error {
@@ -116,9 +151,10 @@ func scanKey(s scanner) (*store.Key, error) {
 		disabled, compare int
 		ips, origins      string
 		created           string
+		retention         int64
 	)
 	err := s.Scan(&k.ID, &k.Name, &k.SecretHash, &disabled, &compare, &ips, &k.CallLimit, &k.Calls,
-		&k.Concurrency, &origins, &created)
+		&k.Concurrency, &origins, &retention, &k.NotifyURL, &k.NotifySecret, &created)
 	if err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil, err
@@ -144,6 +180,7 @@ func scanKey(s scanner) (*store.Key, error) {
 	if len(k.AllowedOrigins) == 0 {
 		k.AllowedOrigins = nil
 	}
+	k.ResultRetention = time.Duration(retention) * time.Second
 	if k.CreatedAt, err = parseTime(created); err != nil {
 		return nil, err
 	}

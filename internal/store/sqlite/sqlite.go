@@ -72,6 +72,8 @@ func (db *DB) Open(ctx context.Context) error {
 	q.Set("_foreign_keys", "1")
 	q.Set("_synchronous", "NORMAL") // durable across process crashes in WAL mode; an OS crash may lose the last commits
 	q.Set("_txlock", "immediate")
+	// Deleted biometric data must not survive in free pages (retention).
+	q.Add("_pragma", "secure_delete(1)")
 	u.RawQuery = q.Encode()
 
 	sqldb, err := sql.Open("sqlite", u.String())

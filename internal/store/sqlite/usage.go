@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/glint-id/glint/internal/store"
 )
@@ -47,4 +48,43 @@ func (db *DB) Usage(ctx context.Context, keyID string) ([]store.UsageCount, erro
 		return nil, fmt.Errorf("sqlite: usage: %w", err)
 	}
 	return counts, nil
+}
+
+// UsageEvents implements store.Store.
+func (db *DB) UsageEvents(ctx context.Context, keyID string, from, to time.Time, fn func(store.UsageEvent) error) error {
+	lo, hi := "", "9999"
+	if !from.IsZero() {
+		lo = formatTime(from)
+	}
+	if !to.IsZero() {
+		hi = formatTime(to)
+	}
+	rows, err := db.db.QueryContext(ctx, `SELECT key_id, endpoint, outcome, billed, request_id, at FROM usage
+		WHERE (? = '' OR key_id = ?) AND at >= ? AND at < ?
+		ORDER BY at, id`, keyID, keyID, lo, hi)
+	if err != nil {
+		return fmt.Errorf("sqlite: usage events: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			e      store.UsageEvent
+			billed int
+			at     string
+		)
+		if err := rows.Scan(&e.KeyID, &e.Endpoint, &e.Outcome, &billed, &e.RequestID, &at); err != nil {
+			return fmt.Errorf("sqlite: usage events: %w", err)
+		}
+		e.Billed = billed != 0
+		if e.At, err = parseTime(at); err != nil {
+			return err
+		}
+		if err := fn(e); err != nil {
+			return err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("sqlite: usage events: %w", err)
+	}
+	return nil
 }

@@ -44,18 +44,25 @@ func (db *DB) CreateVerification(ctx context.Context, v *store.Verification) err
 			token, key_id, biz_no, uuid, color_number, liveness_preferences, language, procedure_type,
 			comparison_type, max_upload_times, life_time_seconds, multi_oriented_detection,
 			fail_when_ref_multiple_faces, return_multifaces_tag, face_occlusion_detection,
-			status, attempts, fetches, issued_at, expires_at
-		) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			status, attempts, fetches, issued_at, expires_at, result_retention_seconds
+		) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,
+			(SELECT result_retention_seconds FROM keys WHERE id = ?))`,
 			v.Token, v.KeyID, bizNo, v.UUID, v.ColorNumber, v.LivenessPreferences, v.Language, v.ProcedureType,
 			v.ComparisonType, v.MaxUploadTimes, int64(v.LifeTime/time.Second), boolInt(v.MultiOrientedDetection),
 			boolInt(v.FailWhenRefMultipleFaces), boolInt(v.ReturnMultifacesTag), boolInt(v.FaceOcclusionDetection),
-			string(v.Status), v.Attempts, v.Fetches, formatTime(v.IssuedAt), formatTime(v.ExpiresAt))
+			string(v.Status), v.Attempts, v.Fetches, formatTime(v.IssuedAt), formatTime(v.ExpiresAt), v.KeyID)
 		if isUniqueViolation(err) {
 			return fmt.Errorf("token: %w", store.ErrConflict)
 		}
 		if err != nil {
 			return fmt.Errorf("sqlite: insert verification: %w", err)
 		}
+		var retention int64
+		if err := tx.QueryRowContext(ctx, `SELECT result_retention_seconds FROM verifications WHERE token = ?`,
+			v.Token).Scan(&retention); err != nil {
+			return fmt.Errorf("sqlite: insert verification: %w", err)
+		}
+		v.ResultRetention = time.Duration(retention) * time.Second
 
 		for _, r := range v.Refs {
 			_, err := tx.ExecContext(ctx, `INSERT INTO verification_refs (
@@ -79,7 +86,7 @@ func (db *DB) Verification(ctx context.Context, token string) (*store.Verificati
 	var (
 		v                                store.Verification
 		bizNo                            sql.NullString
-		lifeSeconds                      int64
+		lifeSeconds, retention           int64
 		multi, failMulti, retMulti, occl int
 		status, issued, expires          string
 	)
@@ -87,11 +94,11 @@ func (db *DB) Verification(ctx context.Context, token string) (*store.Verificati
 			token, key_id, biz_no, uuid, color_number, liveness_preferences, language, procedure_type,
 			comparison_type, max_upload_times, life_time_seconds, multi_oriented_detection,
 			fail_when_ref_multiple_faces, return_multifaces_tag, face_occlusion_detection,
-			status, attempts, fetches, issued_at, expires_at
+			status, attempts, fetches, issued_at, expires_at, result_retention_seconds
 		FROM verifications WHERE token = ?`, token).Scan(
 		&v.Token, &v.KeyID, &bizNo, &v.UUID, &v.ColorNumber, &v.LivenessPreferences, &v.Language, &v.ProcedureType,
 		&v.ComparisonType, &v.MaxUploadTimes, &lifeSeconds, &multi, &failMulti, &retMulti, &occl,
-		&status, &v.Attempts, &v.Fetches, &issued, &expires)
+		&status, &v.Attempts, &v.Fetches, &issued, &expires, &retention)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("verification: %w", store.ErrNotFound)
 	}
@@ -102,6 +109,7 @@ func (db *DB) Verification(ctx context.Context, token string) (*store.Verificati
 		v.BizNo = &bizNo.String
 	}
 	v.LifeTime = time.Duration(lifeSeconds) * time.Second
+	v.ResultRetention = time.Duration(retention) * time.Second
 	v.MultiOrientedDetection = multi != 0
 	v.FailWhenRefMultipleFaces = failMulti != 0
 	v.ReturnMultifacesTag = retMulti != 0

@@ -63,6 +63,19 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"ReadResultOwnership", testReadResultOwnership},
 		{"ReadResultExpiry", testReadResultExpiry},
 		{"ReadResultConcurrent", testReadResultConcurrent},
+		{"KeyRetentionBounds", testKeyRetentionBounds},
+		{"UpdateKey", testUpdateKey},
+		{"ReadResultKeyRetention", testReadResultKeyRetention},
+		{"Purge", testPurge},
+		{"UsageEvents", testUsageEvents},
+		{"NotifyQueued", testNotifyQueued},
+		{"NotifyDueAtTerminal", testNotifyDueAtTerminal},
+		{"NotifyOnce", testNotifyOnce},
+		{"NotifyFollowsKey", testNotifyFollowsKey},
+		{"NotifyClaimLease", testNotifyClaimLease},
+		{"NotifyRecordDelivery", testNotifyRecordDelivery},
+		{"NotifyGone", testNotifyGone},
+		{"NotifyDeliveries", testNotifyDeliveries},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -131,16 +144,19 @@ func testPing(t *testing.T, s store.Store) {
 
 func testKeyRoundTrip(t *testing.T, s store.Store) {
 	want := &store.Key{
-		ID:             "k1",
-		Name:           "Acme prod",
-		SecretHash:     []byte{0, 1, 2, 0xfe, 0xff},
-		Disabled:       true,
-		CanCompare:     false,
-		AllowedIPs:     []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("2001:db8::/32"), netip.MustParsePrefix("192.0.2.7/32")},
-		CallLimit:      100,
-		Concurrency:    3,
-		AllowedOrigins: []string{"https://a.example", "https://b.example:8443"},
-		CreatedAt:      t0,
+		ID:              "k1",
+		Name:            "Acme prod",
+		SecretHash:      []byte{0, 1, 2, 0xfe, 0xff},
+		Disabled:        true,
+		CanCompare:      false,
+		AllowedIPs:      []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("2001:db8::/32"), netip.MustParsePrefix("192.0.2.7/32")},
+		CallLimit:       100,
+		Concurrency:     3,
+		AllowedOrigins:  []string{"https://a.example", "https://b.example:8443"},
+		ResultRetention: 90 * time.Minute,
+		NotifyURL:       "https://hooks.example/glint",
+		NotifySecret:    []byte{9, 8, 7},
+		CreatedAt:       t0,
 	}
 	in := *want
 	mustCreateKey(t, s, &in)
@@ -172,6 +188,10 @@ func testKeyDefaults(t *testing.T, s store.Store) {
 	}
 	if got.AllowedIPs != nil || got.AllowedOrigins != nil {
 		t.Errorf("empty lists came back as %#v, %#v", got.AllowedIPs, got.AllowedOrigins)
+	}
+	if got.ResultRetention != store.MaxResultRetention || got.NotifyURL != "" || got.NotifySecret != nil {
+		t.Errorf("defaults: ResultRetention %v, NotifyURL %q, NotifySecret %v; want %v, empty, nil",
+			got.ResultRetention, got.NotifyURL, got.NotifySecret, store.MaxResultRetention)
 	}
 }
 

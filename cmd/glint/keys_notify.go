@@ -1,0 +1,215 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/netip"
+	"net/url"
+	"os"
+	"strings"
+
+	"golang.org/x/term"
+
+	"github.com/glint-id/glint/internal/auth"
+	"github.com/glint-id/glint/internal/store"
+)
+
+// KeysNotifyCommand turns a key's result notifications on (with the URL
+// to POST to) or off.
+//
+// Notifications are signed with the key's api_secret, which Glint keeps
+// only as a hash; so turning them on takes the secret once more, checks
+// it against the hash and stores it sealed under the data directory's
+// pepper (auth.Seal).
+type KeysNotifyCommand struct {
+	*Main
+
+	// stdin is where the api_secret is read from without --secret-file;
+	// nil means os.Stdin.
+	stdin io.Reader
+}
+
+// Run implements command.
+func (c *KeysNotifyCommand) Run(ctx context.Context, args []string) error {
+	fs := c.newFlagSet("glint keys notify",
+		"glint keys notify [--data DIR] API_KEY --url URL [--secret-file FILE] [--allow-http]  (api_secret on stdin)\n"+
+			"       glint keys notify [--data DIR] API_KEY --off")
+	dataDir := fs.String("data", c.env("GLINT_DATA", "./data"), "data `directory` (env GLINT_DATA)")
+	rawURL := fs.String("url", "", "`URL` that receives a signed POST of each finished verification's result")
+	off := fs.Bool("off", false, "stop notifications and forget the sealed secret; queued ones are dropped")
+	secretFile := fs.String("secret-file", "", "read the key's api_secret from `file` instead of stdin")
+	allowHTTP := fs.Bool("allow-http", false, "allow a plain http:// URL on a non-loopback host (results would travel unencrypted)")
+	rest, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(rest) != 1 {
+		return usageError(fs, "give exactly one API_KEY")
+	}
+	if (*rawURL == "") == !*off {
+		return usageError(fs, "give either --url or --off")
+	}
+	var target string
+	if !*off {
+		if target, err = parseNotifyURL(*rawURL, *allowHTTP); err != nil {
+			return usageError(fs, "--url: %v", err)
+		}
+	}
+
+	d, err := openData(ctx, *dataDir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	k, err := d.db.Key(ctx, rest[0])
+	if errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("no key %q in %s", rest[0], *dataDir)
+	}
+	if err != nil {
+		return err
+	}
+
+	if *off {
+		k.NotifyURL, k.NotifySecret = "", nil
+		if err := d.db.UpdateKey(ctx, k); err != nil {
+			return err
+		}
+		fmt.Fprintf(c.Stdout, "notifications of %s are off\n", k.ID)
+		return nil
+	}
+	secret, err := c.readSecret(*secretFile)
+	if err != nil {
+		return err
+	}
+	if k.NotifySecret, err = sealKeySecret(ctx, d, k.ID, secret); err != nil {
+		return err
+	}
+	k.NotifyURL = target
+	if err := d.db.UpdateKey(ctx, k); err != nil {
+		return err
+	}
+	fmt.Fprintf(c.Stdout, "notifications of %s go to %s\n", k.ID, target)
+	return nil
+}
+
+// readSecret reads the api_secret from path, or from stdin without one:
+// unechoed after a prompt on a terminal, else its first line.
+func (c *KeysNotifyCommand) readSecret(path string) (auth.Secret, error) {
+	var line string
+	switch {
+	case path != "":
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return "", fmt.Errorf("--secret-file: %w", err)
+		}
+		line, _, _ = strings.Cut(string(b), "\n")
+	case c.stdin == nil && term.IsTerminal(int(os.Stdin.Fd())):
+		fmt.Fprint(c.Stderr, "api_secret: ")
+		b, err := term.ReadPassword(int(os.Stdin.Fd()))
+		fmt.Fprintln(c.Stderr)
+		if err != nil {
+			return "", fmt.Errorf("read api_secret: %w", err)
+		}
+		line = string(b)
+	default:
+		in := c.stdin
+		if in == nil {
+			in = os.Stdin
+		}
+		s, err := bufio.NewReader(io.LimitReader(in, 4096)).ReadString('\n')
+		if err != nil && !errors.Is(err, io.EOF) {
+			return "", fmt.Errorf("read api_secret from stdin: %w", err)
+		}
+		line = s
+	}
+	secret := strings.TrimSpace(line)
+	if secret == "" {
+		return "", errors.New("no api_secret given (on stdin, or with --secret-file)")
+	}
+	return auth.Secret(secret), nil
+}
+
+// sealKeySecret checks secret against key id's hash and returns it sealed
+// for NotifySecret. A wrong secret would sign notifications no receiver
+// could verify, so it is refused here rather than discovered there.
+func sealKeySecret(ctx context.Context, d *data, id string, secret auth.Secret) ([]byte, error) {
+	if _, err := d.keys.Authenticate(ctx, id, string(secret)); errors.Is(err, auth.ErrAuthentication) {
+		return nil, fmt.Errorf("that is not the api_secret of key %s", id)
+	} else if err != nil {
+		return nil, err
+	}
+	return d.keys.SealSecret(id, secret)
+}
+
+// parseNotifyURL checks a notification URL: https, or http to a loopback
+// host (a receiver on the same machine) unless allowHTTP. Credentials in
+// the URL are refused: they would be stored and shown in the delivery
+// log, and the signature already authenticates Glint to the receiver.
+func parseNotifyURL(s string, allowHTTP bool) (string, error) {
+	u, err := url.Parse(strings.TrimSpace(s))
+	if err != nil {
+		return "", err
+	}
+	switch {
+	case u.Scheme != "https" && u.Scheme != "http":
+		return "", fmt.Errorf("%q is not an http(s) URL", s)
+	case u.Host == "" || u.Hostname() == "":
+		return "", fmt.Errorf("%q has no host", s)
+	case u.User != nil:
+		return "", fmt.Errorf("%q carries credentials; the signature authenticates the notifications", s)
+	case u.Fragment != "":
+		return "", fmt.Errorf("%q has a #fragment, which is never sent", s)
+	case u.Scheme == "http" && !allowHTTP && !loopbackHost(u.Hostname()):
+		return "", fmt.Errorf("%q is plain http to another machine: use https, or --allow-http behind a trusted network", s)
+	}
+	return u.String(), nil
+}
+
+// loopbackHost reports whether a URL's host name is this machine.
+func loopbackHost(h string) bool {
+	if strings.EqualFold(h, "localhost") {
+		return true
+	}
+	a, err := netip.ParseAddr(h)
+	return err == nil && a.Unmap().IsLoopback()
+}
+
+// notifyFlags are the notification flags of `glint keys create`.
+type notifyFlags struct {
+	url       *string
+	allowHTTP *bool
+}
+
+func addNotifyFlags(fs *flag.FlagSet) notifyFlags {
+	return notifyFlags{
+		url: fs.String("notify-url", "", "`URL` that receives a signed POST of each finished verification's result"+
+			" (https, or http to a loopback host)"),
+		allowHTTP: fs.Bool("notify-allow-http", false, "allow a plain http:// --notify-url on a non-loopback host"),
+	}
+}
+
+// parse checks the flags and returns the URL; "" means notifications off.
+func (f notifyFlags) parse() (string, error) {
+	if *f.url == "" {
+		return "", nil
+	}
+	return parseNotifyURL(*f.url, *f.allowHTTP)
+}
+
+// enable turns notifications to target on for the new key id, whose
+// secret was just made.
+func (f notifyFlags) enable(ctx context.Context, d *data, id string, secret auth.Secret, target string) error {
+	k, err := d.db.Key(ctx, id)
+	if err != nil {
+		return err
+	}
+	if k.NotifySecret, err = d.keys.SealSecret(id, secret); err != nil {
+		return err
+	}
+	k.NotifyURL = target
+	return d.db.UpdateKey(ctx, k)
+}

@@ -1,0 +1,108 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"strings"
+
+	"github.com/glint-id/glint/internal/auth"
+	"github.com/glint-id/glint/internal/store"
+)
+
+// KeysSetCommand changes the settings of one key; flags not given keep
+// their values. Changes apply to new tokens: a verification keeps the
+// retention its key had when it was issued.
+type KeysSetCommand struct {
+	*Main
+}
+
+// Run implements command.
+func (c *KeysSetCommand) Run(ctx context.Context, args []string) error {
+	fs := c.newFlagSet("glint keys set", "glint keys set [--data DIR] [flags] API_KEY")
+	dataDir := fs.String("data", c.env("GLINT_DATA", "./data"), "data `directory` (env GLINT_DATA)")
+	name := fs.String("name", "", "a new `name` for the key's holder")
+	compare := fs.Bool("compare", true, "grant (true) or deny (false) face comparison")
+	allowIP := fs.String("allow-ip", "", "comma-separated client `CIDRs` allowed to use the key (\"\" or \"any\": any)")
+	callLimit := fs.Int64("call-limit", 0, "successful calls allowed in total (0: unlimited)")
+	concurrency := fs.Int("concurrency", 0, "requests of this key in flight at once")
+	allowOrigin := fs.String("allow-origin", "", "comma-separated browser `origins` (\"\" or \"any\": any)")
+	retention := fs.Duration("result-retention", 0, "how long a finished verification's result stays readable and its face data stored, 1m to 24h")
+	rest, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(rest) != 1 {
+		return usageError(fs, "give exactly one API_KEY")
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	delete(set, "data")
+	if len(set) == 0 {
+		return usageError(fs, "nothing to change: give at least one setting")
+	}
+
+	d, err := openData(ctx, *dataDir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	k, err := d.db.Key(ctx, rest[0])
+	if errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("no key %q in %s", rest[0], *dataDir)
+	}
+	if err != nil {
+		return err
+	}
+	if set["name"] {
+		if strings.TrimSpace(*name) == "" {
+			return usageError(fs, "--name must not be empty")
+		}
+		k.Name = *name
+	}
+	if set["compare"] {
+		k.CanCompare = *compare
+	}
+	if set["allow-ip"] {
+		s := *allowIP
+		if s == "any" {
+			s = ""
+		}
+		if k.AllowedIPs, err = auth.ParsePrefixes(s); err != nil {
+			return usageError(fs, "--allow-ip: %v", err)
+		}
+	}
+	if set["call-limit"] {
+		if *callLimit < 0 {
+			return usageError(fs, "--call-limit must be 0 (unlimited) or more")
+		}
+		k.CallLimit = *callLimit
+	}
+	if set["concurrency"] {
+		if *concurrency < 1 {
+			return usageError(fs, "--concurrency must be at least 1")
+		}
+		k.Concurrency = *concurrency
+	}
+	if set["allow-origin"] {
+		s := *allowOrigin
+		if s == "any" {
+			s = ""
+		}
+		if k.AllowedOrigins, err = parseOrigins(s); err != nil {
+			return usageError(fs, "--allow-origin: %v", err)
+		}
+	}
+	if set["result-retention"] {
+		if err := store.CheckResultRetention(*retention); err != nil || *retention == 0 {
+			return usageError(fs, "--result-retention must be between %s and %s", store.MinResultRetention, store.MaxResultRetention)
+		}
+		k.ResultRetention = *retention
+	}
+	if err := d.db.UpdateKey(ctx, k); err != nil {
+		return err
+	}
+	fmt.Fprintf(c.Stderr, "key %s updated\n", k.ID)
+	return nil
+}

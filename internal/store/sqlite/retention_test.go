@@ -1,0 +1,178 @@
+package sqlite_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"image"
+	"image/color"
+	"image/jpeg"
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/glint-id/glint/internal/store"
+)
+
+// noisyJPEG encodes a w×h image of seeded noise: incompressible enough to
+// spill into SQLite overflow pages, as real photos do.
+func noisyJPEG(t *testing.T, seed uint64, w, h int) []byte {
+	t.Helper()
+	r := rand.New(rand.NewPCG(seed, 1))
+	img := image.NewRGBA(image.Rect(0, 0, w, h))
+	for i := range img.Pix {
+		img.Pix[i] = uint8(r.IntN(256))
+	}
+	img.Set(0, 0, color.White)
+	var b bytes.Buffer
+	if err := jpeg.Encode(&b, img, &jpeg.Options{Quality: 90}); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+// dirBytes returns the contents of every file under dir (the database,
+// its WAL and shared-memory files, and anything else the store wrote).
+func dirBytes(t *testing.T, dir string) map[string][]byte {
+	t.Helper()
+	files := map[string][]byte{}
+	err := filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := os.ReadFile(path)
+		files[filepath.Base(path)] = b
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return files
+}
+
+// TestPurgeLeavesNoBiometricBytes searches the raw files of the data
+// directory for a verification's embedding, face crop, original photo,
+// best images and user id after the sweeper purged it.
+func TestPurgeLeavesNoBiometricBytes(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := MustOpen(t)
+	defer db.Close()
+	dir := filepath.Dir(db.Path)
+	t0 := time.Date(2026, 1, 2, 3, 4, 5, 6, time.UTC)
+
+	if err := db.CreateKey(ctx, &store.Key{ID: "k", SecretHash: []byte("h"), Concurrency: 1, ResultRetention: time.Hour}); err != nil {
+		t.Fatal(err)
+	}
+	emb := make([]float32, 128)
+	r := rand.New(rand.NewPCG(7, 7))
+	for i := range emb {
+		emb[i] = float32(r.NormFloat64())
+	}
+	embBytes := make([]byte, 0, 4*len(emb))
+	for _, f := range emb {
+		embBytes = binary.LittleEndian.AppendUint32(embBytes, math.Float32bits(f))
+	}
+	crop := noisyJPEG(t, 1, 112, 112)
+	original := noisyJPEG(t, 2, 640, 480)
+	best := [][]byte{noisyJPEG(t, 3, 480, 640), noisyJPEG(t, 4, 480, 640)}
+	uuid := "person-7f3a9c1e-uuid"
+
+	v := &store.Verification{
+		Token: "tok", KeyID: "k", UUID: uuid, ColorNumber: 6, LivenessPreferences: "none", Language: "0",
+		ProcedureType: "raw_flash", ComparisonType: "0", MaxUploadTimes: 2, LifeTime: time.Hour,
+		Status: store.StatusNotStarted, IssuedAt: t0, ExpiresAt: t0.Add(time.Hour),
+		Refs: []store.Reference{{Index: 1, Model: "m", Embedding: emb, Crop: crop, Original: original,
+			Box: image.Rect(1, 2, 3, 4)}},
+	}
+	// Neighbours that stay: their pages share space with the purged
+	// record's, so zeroing must be exact, not page-wide luck.
+	for _, tok := range []string{"before", "tok", "after"} {
+		v.Token = tok
+		if err := db.CreateVerification(ctx, v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := db.BeginCapture(ctx, "tok", t0); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.FinishVerification(ctx, "tok", &store.Outcome{Status: store.StatusOK, Images: best, At: t0.Add(time.Minute),
+		Liveness: &store.LivenessResult{Result: store.LivenessPass}, Verify: &store.VerifyResult{}}); err != nil {
+		t.Fatal(err)
+	}
+	// Purge the neighbours' copies too, so that the bytes searched for
+	// belong to purged records only.
+	for _, tok := range []string{"before", "after"} {
+		if _, err := db.BeginCapture(ctx, tok, t0); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.FinishVerification(ctx, tok, &store.Outcome{Status: store.StatusFailed, At: t0.Add(time.Minute)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A record that stays, with other bytes, shares the pages.
+	keep := noisyJPEG(t, 5, 112, 112)
+	v.Token, v.UUID, v.Refs[0].Crop, v.Refs[0].Original = "keep", "someone else", keep, nil
+	v.Refs[0].Embedding = []float32{1, 2, 3}
+	v.ExpiresAt = t0.Add(3 * time.Hour)
+	if err := db.CreateVerification(ctx, v); err != nil {
+		t.Fatal(err)
+	}
+
+	// JPEG headers are alike for every image of one encoder and quality,
+	// so the image needles come from the entropy-coded middle.
+	mid := func(b []byte) []byte { return b[len(b)/2 : len(b)/2+64] }
+	needles := map[string][]byte{
+		"embedding":      embBytes,
+		"embedding head": embBytes[:32],
+		"crop":           mid(crop),
+		"original":       mid(original),
+		"best image 1":   mid(best[0]),
+		"best image 2":   mid(best[1]),
+		"uuid":           []byte(uuid),
+		"JPEG markers":   {0xff, 0xd8, 0xff, 0xdb}, // Go's encoder: SOI then DQT
+	}
+	found := func() map[string]string {
+		hits := map[string]string{}
+		for name, b := range dirBytes(t, dir) {
+			for what, n := range needles {
+				if bytes.Contains(b, n) {
+					hits[what] = name
+				}
+			}
+		}
+		return hits
+	}
+	// The search must see the data while it is stored, or it proves
+	// nothing.
+	if hits := found(); len(hits) != len(needles) {
+		t.Fatalf("before the purge only found %v", hits)
+	}
+
+	p, err := db.PurgeVerifications(ctx, t0.Add(2*time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Records != 3 {
+		t.Fatalf("purged %d records, want 3", p.Records)
+	}
+	// The kept record's crop is a JPEG too: take its marker out of the
+	// search and check the kept bytes are still there.
+	delete(needles, "JPEG markers")
+	if hits := found(); len(hits) != 0 {
+		t.Errorf("after the purge, still in the data directory: %v", hits)
+	}
+	var stillThere bool
+	for _, b := range dirBytes(t, dir) {
+		stillThere = stillThere || bytes.Contains(b, mid(keep))
+	}
+	if !stillThere {
+		t.Error("the record that is still readable lost its crop")
+	}
+	if got, err := db.Verification(ctx, "keep"); err != nil || !bytes.Equal(got.Refs[0].Crop, keep) {
+		t.Errorf("kept verification = %v, %v", got, err)
+	}
+}
