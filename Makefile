@@ -34,7 +34,9 @@ sdk:
 
 test: $(STAMP) lint
 	cd web && node --test sdk/test/
-	$(GO) test -count=1 -timeout 20m -skip TestBrowserVerification ./...
+	# Under a throw-away PostgreSQL server, for the PostgreSQL store's
+	# share of the tests (they fail under CI=true without one).
+	./scripts/with-postgres.sh $(GO) test -count=1 -timeout 20m -skip TestBrowserVerification ./...
 	# Alone, so that the page's colour timing does not compete with the
 	# other packages' tests for the two cores.
 	$(GO) test -count=1 -timeout 10m -run TestBrowserVerification ./cmd/glint

@@ -2,39 +2,107 @@ package main
 
 import (
 	"context"
+	"errors"
+	"flag"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/glint-id/glint/internal/auth"
+	"github.com/glint-id/glint/internal/store"
+	"github.com/glint-id/glint/internal/store/postgres"
 	"github.com/glint-id/glint/internal/store/sqlite"
 )
 
-// dbFile is the database's name inside the data directory.
+// dbFile is the SQLite database's name inside the data directory.
 const dbFile = "glint.db"
 
-// data is an opened data directory: the store and the keyring over it.
+// data is an opened data directory and database: the store and the
+// keyring over it.
 type data struct {
-	db   *sqlite.DB
+	db   store.Store
 	keys *auth.Keyring
 }
 
-// openData opens (creating on first use) the data directory: the SQLite
-// database and the secret pepper. The directory is private to its owner
-// since it holds biometric records.
+// databaseFlag defines --database (env GLINT_DATABASE), the choice of
+// backend, on a command that opens data.
+func databaseFlag(fs *flag.FlagSet, env func(name, def string) string) *string {
+	return fs.String("database", env("GLINT_DATABASE", ""),
+		"PostgreSQL `URL` (postgres://…) of a database that several nodes share; empty: SQLite in --data. "+
+			"The secret pepper stays in --data: every node needs a copy of the same file (env GLINT_DATABASE)")
+}
+
+// openData opens the data directory dir with its SQLite database: it is
+// openDatabase without a database URL.
 func openData(ctx context.Context, dir string) (*data, error) {
+	return openDatabase(ctx, dir, "")
+}
+
+// openDatabase opens (creating on first use) the data directory dir, which
+// holds the secret pepper, and the database: with an empty databaseURL the
+// SQLite database in dir, with a postgres:// or postgresql:// URL that
+// PostgreSQL database. The directory is private to its owner since it
+// holds the pepper, and with SQLite biometric records.
+//
+// Every node on one PostgreSQL database must use the same pepper, the key
+// of every stored secret hash: copy the pepper file into each node's data
+// directory. A node whose data directory has none, on a database that
+// already has keys, is refused, since the pepper it would create would
+// make every existing key fail.
+func openDatabase(ctx context.Context, dir, databaseURL string) (*data, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("data directory: %w", err)
 	}
+	var db store.Store
+	switch {
+	case databaseURL == "":
+		s := sqlite.New(filepath.Join(dir, dbFile))
+		if err := s.Open(ctx); err != nil {
+			return nil, err
+		}
+		db = s
+	case strings.HasPrefix(databaseURL, "postgres://"), strings.HasPrefix(databaseURL, "postgresql://"):
+		s, err := openPostgres(ctx, dir, databaseURL)
+		if err != nil {
+			return nil, err
+		}
+		db = s
+	default:
+		// Not quoted: it may hold a password.
+		return nil, errors.New("--database: want a postgres:// or postgresql:// URL, or nothing for SQLite in --data")
+	}
 	pepper, err := auth.LoadPepper(dir)
 	if err != nil {
-		return nil, err
-	}
-	db := sqlite.New(filepath.Join(dir, dbFile))
-	if err := db.Open(ctx); err != nil {
+		db.Close()
 		return nil, err
 	}
 	return &data{db: db, keys: &auth.Keyring{Store: db, Pepper: pepper}}, nil
+}
+
+// openPostgres opens the PostgreSQL store, refusing (before a new pepper is
+// created) a data directory without the pepper next to a database with
+// keys.
+func openPostgres(ctx context.Context, dir, databaseURL string) (store.Store, error) {
+	_, statErr := os.Stat(filepath.Join(dir, auth.PepperFile))
+	db := postgres.New(databaseURL)
+	if err := db.Open(ctx); err != nil {
+		return nil, err
+	}
+	if errors.Is(statErr, fs.ErrNotExist) {
+		keys, err := db.Keys(ctx)
+		if err != nil {
+			db.Close()
+			return nil, err
+		}
+		if len(keys) > 0 {
+			db.Close()
+			return nil, fmt.Errorf("the database holds API keys but %s has no pepper file (%s): copy it from the data directory of a node that serves this database; a new one would invalidate every key",
+				dir, auth.PepperFile)
+		}
+	}
+	return db, nil
 }
 
 func (d *data) Close() error { return d.db.Close() }

@@ -21,6 +21,7 @@ type KeysCreateCommand struct {
 func (c *KeysCreateCommand) Run(ctx context.Context, args []string) error {
 	fs := c.newFlagSet("glint keys create", "glint keys create --name NAME [--data DIR] [flags]")
 	dataDir := fs.String("data", c.env("GLINT_DATA", "./data"), "data `directory` (env GLINT_DATA)")
+	database := databaseFlag(fs, c.env)
 	name := fs.String("name", "", "a `name` for the key's holder (required)")
 	noCompare := fs.Bool("no-compare", false, "deny face comparison (get_token answers AUTHORIZATION_ERROR:NO_VERIFY_PERMISSION)")
 	allowIP := fs.String("allow-ip", "", "comma-separated client `CIDRs` allowed to use the key (default: any)")
@@ -61,7 +62,7 @@ func (c *KeysCreateCommand) Run(ctx context.Context, args []string) error {
 		return usageError(fs, "--allow-origin: %v", err)
 	}
 
-	d, err := openData(ctx, *dataDir)
+	d, err := openDatabase(ctx, *dataDir, *database)
 	if err != nil {
 		return err
 	}

@@ -31,6 +31,7 @@ type deliveryListing struct {
 func (c *KeysDeliveriesCommand) Run(ctx context.Context, args []string) error {
 	fs := c.newFlagSet("glint keys deliveries", "glint keys deliveries [--data DIR] [--token TOKEN] [--json] API_KEY")
 	dataDir := fs.String("data", c.env("GLINT_DATA", "./data"), "data `directory` (env GLINT_DATA)")
+	database := databaseFlag(fs, c.env)
 	token := fs.String("token", "", "only the attempts for this `token`")
 	asJSON := fs.Bool("json", false, "print a JSON array instead of a table")
 	rest, err := parseFlags(fs, args)
@@ -40,7 +41,7 @@ func (c *KeysDeliveriesCommand) Run(ctx context.Context, args []string) error {
 	if len(rest) != 1 {
 		return usageError(fs, "give exactly one API_KEY")
 	}
-	d, err := openData(ctx, *dataDir)
+	d, err := openDatabase(ctx, *dataDir, *database)
 	if err != nil {
 		return err
 	}

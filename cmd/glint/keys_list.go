@@ -44,6 +44,7 @@ type keyListing struct {
 func (c *KeysListCommand) Run(ctx context.Context, args []string) error {
 	fs := c.newFlagSet("glint keys list", "glint keys list [--data DIR] [--json]")
 	dataDir := fs.String("data", c.env("GLINT_DATA", "./data"), "data `directory` (env GLINT_DATA)")
+	database := databaseFlag(fs, c.env)
 	asJSON := fs.Bool("json", false, "print a JSON array instead of a table")
 	rest, err := parseFlags(fs, args)
 	if err != nil {
@@ -52,7 +53,7 @@ func (c *KeysListCommand) Run(ctx context.Context, args []string) error {
 	if len(rest) > 0 {
 		return usageError(fs, "unexpected argument %q", rest[0])
 	}
-	d, err := openData(ctx, *dataDir)
+	d, err := openDatabase(ctx, *dataDir, *database)
 	if err != nil {
 		return err
 	}

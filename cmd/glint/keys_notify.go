@@ -39,6 +39,7 @@ func (c *KeysNotifyCommand) Run(ctx context.Context, args []string) error {
 		"glint keys notify [--data DIR] API_KEY --url URL [--secret-file FILE] [--allow-http]  (api_secret on stdin)\n"+
 			"       glint keys notify [--data DIR] API_KEY --off")
 	dataDir := fs.String("data", c.env("GLINT_DATA", "./data"), "data `directory` (env GLINT_DATA)")
+	database := databaseFlag(fs, c.env)
 	rawURL := fs.String("url", "", "`URL` that receives a signed POST of each finished verification's result")
 	off := fs.Bool("off", false, "stop notifications and forget the sealed secret; queued ones are dropped")
 	secretFile := fs.String("secret-file", "", "read the key's api_secret from `file` instead of stdin")
@@ -60,7 +61,7 @@ func (c *KeysNotifyCommand) Run(ctx context.Context, args []string) error {
 		}
 	}
 
-	d, err := openData(ctx, *dataDir)
+	d, err := openDatabase(ctx, *dataDir, *database)
 	if err != nil {
 		return err
 	}

@@ -22,6 +22,7 @@ type KeysSetCommand struct {
 func (c *KeysSetCommand) Run(ctx context.Context, args []string) error {
 	fs := c.newFlagSet("glint keys set", "glint keys set [--data DIR] [flags] API_KEY")
 	dataDir := fs.String("data", c.env("GLINT_DATA", "./data"), "data `directory` (env GLINT_DATA)")
+	database := databaseFlag(fs, c.env)
 	name := fs.String("name", "", "a new `name` for the key's holder")
 	compare := fs.Bool("compare", true, "grant (true) or deny (false) face comparison")
 	allowIP := fs.String("allow-ip", "", "comma-separated client `CIDRs` allowed to use the key (\"\" or \"any\": any)")
@@ -39,11 +40,12 @@ func (c *KeysSetCommand) Run(ctx context.Context, args []string) error {
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 	delete(set, "data")
+	delete(set, "database")
 	if len(set) == 0 {
 		return usageError(fs, "nothing to change: give at least one setting")
 	}
 
-	d, err := openData(ctx, *dataDir)
+	d, err := openDatabase(ctx, *dataDir, *database)
 	if err != nil {
 		return err
 	}

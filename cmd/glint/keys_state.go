@@ -18,6 +18,7 @@ type KeysStateCommand struct {
 func (c *KeysStateCommand) Run(ctx context.Context, args []string) error {
 	fs := c.newFlagSet("glint keys "+c.action, "glint keys "+c.action+" [--data DIR] API_KEY")
 	dataDir := fs.String("data", c.env("GLINT_DATA", "./data"), "data `directory` (env GLINT_DATA)")
+	database := databaseFlag(fs, c.env)
 	rest, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -26,7 +27,7 @@ func (c *KeysStateCommand) Run(ctx context.Context, args []string) error {
 		return usageError(fs, "give exactly one API_KEY")
 	}
 	id := rest[0]
-	d, err := openData(ctx, *dataDir)
+	d, err := openDatabase(ctx, *dataDir, *database)
 	if err != nil {
 		return err
 	}

@@ -45,6 +45,7 @@ func (c *ServeCommand) Run(ctx context.Context, args []string) error {
 	fs := c.newFlagSet("glint serve", "glint serve [--listen ADDR] [--data DIR] [--models DIR] [flags]")
 	listen := fs.String("listen", c.env("GLINT_LISTEN", "127.0.0.1:8080"), "`address` to listen on (env GLINT_LISTEN)")
 	dataDir := fs.String("data", c.env("GLINT_DATA", "./data"), "data `directory`: database and secret pepper (env GLINT_DATA)")
+	database := databaseFlag(fs, c.env)
 	modelsDir := fs.String("models", c.env("GLINT_MODELS", "./models"), "face model `directory` (env GLINT_MODELS)")
 	calibration := fs.String("calibration", c.env("GLINT_CALIBRATION", ""), "calibration `file` written by glint calibrate --out, replacing the one embedded for the model (env GLINT_CALIBRATION)")
 	tlsCert := fs.String("tls-cert", "", "TLS certificate `file` (PEM); serves HTTPS with --tls-key")
@@ -84,7 +85,7 @@ func (c *ServeCommand) Run(ctx context.Context, args []string) error {
 		return fmt.Errorf("load face engine from %s: %w", *modelsDir, err)
 	}
 
-	st, err := openData(ctx, *dataDir)
+	st, err := openDatabase(ctx, *dataDir, *database)
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,370 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/glint-id/glint/internal/store"
+)
+
+// The capture methods follow the SQLite backend's pattern: a single
+// conditional UPDATE whose WHERE clause holds every precondition. Under
+// READ COMMITTED an UPDATE that finds the row locked waits for the other
+// transaction, then re-evaluates its WHERE clause on the row as committed,
+// so the check and the write cannot be separated by another writer on any
+// node. Only when it matches no row is the record read, to tell the
+// caller which precondition failed.
+
+// Status values as SQL literals, for statements that do not take them as
+// parameters.
+const (
+	sqlNotTerminal = `('NOT_STARTED', 'PROCESSING')`
+	sqlTerminal    = `('OK', 'FAILED')`
+)
+
+// captureState is what a refused capture call reads to explain itself.
+type captureState struct {
+	status   store.Status
+	attempts int
+	max      int
+	expires  time.Time
+}
+
+func readCaptureState(ctx context.Context, tx pgx.Tx, token string) (*captureState, error) {
+	var (
+		s         captureState
+		status    string
+		expires   time.Time
+		expiresNS int
+	)
+	err := tx.QueryRow(ctx, `SELECT status, attempts, max_upload_times, expires_at, expires_at_ns
+		FROM verifications WHERE token = $1`, token).Scan(&status, &s.attempts, &s.max, &expires, &expiresNS)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, fmt.Errorf("verification: %w", store.ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("postgres: read verification state: %w", err)
+	}
+	s.status = store.Status(status)
+	s.expires = joinTime(expires, expiresNS)
+	return &s, nil
+}
+
+// expireOne applies the expiry transition to token if it is due at now.
+func expireOne(ctx context.Context, tx pgx.Tx, token string, now time.Time) error {
+	_, err := expire(ctx, tx, now, token)
+	return err
+}
+
+// refusal explains why a conditional update matched nothing, applying the
+// expiry transition when that is the reason (a zero now skips the expiry
+// check). needProcessing says whether NOT_STARTED is a refusal (it is not
+// for BeginCapture).
+func refusal(ctx context.Context, tx pgx.Tx, token string, now time.Time, needProcessing bool) error {
+	s, err := readCaptureState(ctx, tx, token)
+	if err != nil {
+		return err
+	}
+	switch {
+	case s.status.Terminal():
+		return fmt.Errorf("verification is %s: %w", s.status, store.ErrFinished)
+	case !now.IsZero() && !now.Before(s.expires):
+		if err := expireOne(ctx, tx, token, now); err != nil {
+			return err
+		}
+		return committedRefusal{store.ErrExpired}
+	case needProcessing && s.status == store.StatusNotStarted:
+		return store.ErrNotStarted
+	case s.attempts >= s.max:
+		return fmt.Errorf("%d of %d attempts used: %w", s.attempts, s.max, store.ErrAttemptsExhausted)
+	}
+	return fmt.Errorf("postgres: verification in state %s refused without a reason", s.status)
+}
+
+// committedRefusal carries a refusal out of a transaction that must still
+// commit (the expiry transition it applied).
+type committedRefusal struct{ err error }
+
+func (c committedRefusal) Error() string { return c.err.Error() }
+
+// inTxRefusing is inTx for calls whose refusals may have written: fn
+// returns a committedRefusal to commit and then report the refusal.
+func (db *DB) inTxRefusing(ctx context.Context, fn func(pgx.Tx) error) error {
+	var refused error
+	err := db.inTx(ctx, func(tx pgx.Tx) error {
+		err := fn(tx)
+		var cr committedRefusal
+		if errors.As(err, &cr) {
+			refused = cr.err
+			return nil
+		}
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	return refused
+}
+
+// BeginCapture implements store.Store.
+func (db *DB) BeginCapture(ctx context.Context, token string, now time.Time) (*store.Verification, error) {
+	ctx, cancel := db.bound(ctx)
+	defer cancel()
+	at, ns := splitTime(now)
+	err := db.inTxRefusing(ctx, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `UPDATE verifications SET status = 'PROCESSING'
+			WHERE token = $1 AND status IN `+sqlNotTerminal+`
+				AND (expires_at, expires_at_ns) > ($2, $3) AND attempts < max_upload_times`,
+			token, at, ns)
+		if err != nil {
+			return fmt.Errorf("postgres: begin capture: %w", err)
+		}
+		if tag.RowsAffected() == 1 {
+			return nil
+		}
+		return refusal(ctx, tx, token, now, false)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return db.Verification(ctx, token)
+}
+
+// CountAttempt implements store.Store.
+func (db *DB) CountAttempt(ctx context.Context, token string, now time.Time) (int, error) {
+	ctx, cancel := db.bound(ctx)
+	defer cancel()
+	at, ns := splitTime(now)
+	var attempts int
+	err := db.inTxRefusing(ctx, func(tx pgx.Tx) error {
+		err := tx.QueryRow(ctx, `UPDATE verifications SET attempts = attempts + 1
+			WHERE token = $1 AND status = 'PROCESSING'
+				AND (expires_at, expires_at_ns) > ($2, $3) AND attempts < max_upload_times
+			RETURNING attempts`, token, at, ns).Scan(&attempts)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return refusal(ctx, tx, token, now, true)
+		}
+		if err != nil {
+			return fmt.Errorf("postgres: count attempt: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	return attempts, nil
+}
+
+// SaveLiveness implements store.Store.
+func (db *DB) SaveLiveness(ctx context.Context, token string, lr *store.LivenessResult) error {
+	ctx, cancel := db.bound(ctx)
+	defer cancel()
+	js, err := encodeJSON(lr)
+	if err != nil {
+		return err
+	}
+	return db.inTx(ctx, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `UPDATE verifications SET liveness_result = $1 WHERE token = $2 AND status = 'PROCESSING'`,
+			js, token)
+		if err != nil {
+			return fmt.Errorf("postgres: save liveness: %w", err)
+		}
+		if tag.RowsAffected() == 0 {
+			return refusal(ctx, tx, token, time.Time{}, true)
+		}
+		return nil
+	})
+}
+
+// FinishVerification implements store.Store. The status UPDATE locks the
+// row, so of concurrent finishers one matches and the others, re-checking
+// after it commits, find it terminal. The notification, if the key wants
+// one, is queued by the trigger of migration 0004 in this transaction.
+func (db *DB) FinishVerification(ctx context.Context, token string, o *store.Outcome) error {
+	if !o.Status.Terminal() {
+		return fmt.Errorf("postgres: finish with non-terminal status %q", o.Status)
+	}
+	if len(o.Images) > store.MaxImages {
+		return fmt.Errorf("postgres: %d images, at most %d are kept", len(o.Images), store.MaxImages)
+	}
+	live, err := encodeJSON(o.Liveness)
+	if err != nil {
+		return err
+	}
+	verify, err := encodeJSON(o.Verify)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := db.bound(ctx)
+	defer cancel()
+	at := o.At
+	if at.IsZero() {
+		at = db.now()
+	}
+	atUS, atNS := splitTime(at)
+	return db.inTx(ctx, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `UPDATE verifications
+			SET status = $1, liveness_result = $2, verify_result = $3, terminal_at = $4, terminal_at_ns = $5
+			WHERE token = $6 AND status = 'PROCESSING'`,
+			string(o.Status), live, verify, atUS, atNS, token)
+		if err != nil {
+			return fmt.Errorf("postgres: finish verification: %w", err)
+		}
+		if tag.RowsAffected() == 0 {
+			return refusal(ctx, tx, token, time.Time{}, true)
+		}
+		for i, img := range o.Images {
+			key := imageBlobKey(token, i)
+			if _, err := tx.Exec(ctx, `INSERT INTO verification_images (token, idx, blob) VALUES ($1, $2, $3)`,
+				token, i, key); err != nil {
+				return fmt.Errorf("postgres: store image: %w", err)
+			}
+			if err := db.Blobs.Put(ctx, tx, key, img); err != nil {
+				return err
+			}
+		}
+		if o.Status == store.StatusOK && o.Verify != nil {
+			if _, err := tx.Exec(ctx, `INSERT INTO usage (key_id, endpoint, outcome, billed, request_id, at, at_ns)
+				SELECT key_id, $1, 'OK', true, '', $2, $3 FROM verifications WHERE token = $4`,
+				store.BillableEndpoint, atUS, atNS, token); err != nil {
+				return fmt.Errorf("postgres: record billable event: %w", err)
+			}
+		}
+		return nil
+	})
+}
+
+// ExpireVerifications implements store.Store.
+func (db *DB) ExpireVerifications(ctx context.Context, now time.Time, token string) (int, error) {
+	ctx, cancel := db.bound(ctx)
+	defer cancel()
+	return expire(ctx, db.pool, now, token)
+}
+
+// Result implements store.Store.
+func (db *DB) Result(ctx context.Context, token string) (*store.Result, error) {
+	ctx, cancel := db.bound(ctx)
+	defer cancel()
+	var r *store.Result
+	// One snapshot for the row, its images and their blobs.
+	err := pgx.BeginTxFunc(ctx, db.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+		var err error
+		r, err = db.readResult(ctx, tx, token)
+		return err
+	})
+	return r, err
+}
+
+// ReadResult implements store.Store. The read counter moves by one
+// conditional UPDATE holding the owner, the read limit and the retention
+// window, so concurrent readers on any node can never get more than
+// store.MaxResultReads successes between them.
+func (db *DB) ReadResult(ctx context.Context, token, keyID string, now time.Time) (*store.Result, error) {
+	ctx, cancel := db.bound(ctx)
+	defer cancel()
+	at, ns := splitTime(now)
+	var r *store.Result
+	err := db.inTxRefusing(ctx, func(tx pgx.Tx) error {
+		if err := expireOne(ctx, tx, token, now); err != nil {
+			return err
+		}
+		// now < terminal_at + retention, compared as (time, ns) pairs:
+		// adding whole seconds leaves the nanoseconds column as it is.
+		tag, err := tx.Exec(ctx, `UPDATE verifications SET fetches = fetches + 1
+			WHERE token = $1 AND key_id = $2 AND status IN `+sqlTerminal+` AND fetches < $3
+				AND (terminal_at + make_interval(secs => result_retention_seconds), terminal_at_ns) > ($4, $5)
+				AND purged_at IS NULL`,
+			token, keyID, store.MaxResultReads, at, ns)
+		if err != nil {
+			return fmt.Errorf("postgres: count result read: %w", err)
+		}
+		got, err := db.readResult(ctx, tx, token)
+		if err != nil {
+			return err
+		}
+		// An expiry transition applied above is committed with any
+		// refusal: the record is FAILED whoever asked.
+		if got.KeyID != keyID {
+			return committedRefusal{fmt.Errorf("verification of another key: %w", store.ErrNotFound)}
+		}
+		if got.Status.Terminal() && tag.RowsAffected() == 0 {
+			return committedRefusal{fmt.Errorf("%d reads, terminal at %s: %w",
+				got.Fetches, got.TerminalAt.Format(time.RFC3339Nano), store.ErrResultGone)}
+		}
+		r = got
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+func (db *DB) readResult(ctx context.Context, q DBTX, token string) (*store.Result, error) {
+	var (
+		r                   store.Result
+		status              string
+		live, verify        []byte
+		terminal, purged    *time.Time
+		terminalNS, purgeNS int
+		retention           int64
+	)
+	err := q.QueryRow(ctx, `SELECT token, key_id, biz_no, return_multifaces_tag, face_occlusion_detection,
+			fetches, status, attempts, liveness_result, verify_result, terminal_at, terminal_at_ns,
+			result_retention_seconds, purged_at, purged_at_ns
+		FROM verifications WHERE token = $1`, token).Scan(&r.Token, &r.KeyID, &r.BizNo, &r.ReturnMultifacesTag,
+		&r.FaceOcclusionDetection, &r.Fetches, &status, &r.Attempts, &live, &verify, &terminal, &terminalNS,
+		&retention, &purged, &purgeNS)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, fmt.Errorf("verification: %w", store.ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("postgres: read result: %w", err)
+	}
+	r.Status = store.Status(status)
+	if live != nil {
+		r.Liveness = new(store.LivenessResult)
+		if err := json.Unmarshal(live, r.Liveness); err != nil {
+			return nil, fmt.Errorf("postgres: stored liveness_result: %w", err)
+		}
+	}
+	if verify != nil {
+		r.Verify = new(store.VerifyResult)
+		if err := json.Unmarshal(verify, r.Verify); err != nil {
+			return nil, fmt.Errorf("postgres: stored verify_result: %w", err)
+		}
+	}
+	r.TerminalAt = joinNullTime(terminal, terminalNS)
+	r.PurgedAt = joinNullTime(purged, purgeNS)
+	r.ResultRetention = time.Duration(retention) * time.Second
+
+	rows, err := q.Query(ctx, `SELECT blob FROM verification_images WHERE token = $1 ORDER BY idx`, token)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: read images: %w", err)
+	}
+	keys, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, fmt.Errorf("postgres: read images: %w", err)
+	}
+	if r.Images, err = db.Blobs.Get(ctx, q, keys...); err != nil {
+		return nil, err
+	}
+	return &r, nil
+}
+
+// encodeJSON returns v as JSON, or nil (SQL NULL) for a nil pointer.
+func encodeJSON[T any](v *T) ([]byte, error) {
+	if v == nil {
+		return nil, nil
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: encode result: %w", err)
+	}
+	return b, nil
+}

@@ -1,0 +1,200 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/netip"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/glint-id/glint/internal/store"
+)
+
+const keyColumns = `id, name, secret_hash, disabled, can_compare, allowed_ips, call_limit, calls, concurrency,
+	allowed_origins, result_retention_seconds, notify_url, notify_secret, created_at, created_at_ns`
+
+// CreateKey implements store.Store.
+func (db *DB) CreateKey(ctx context.Context, k *store.Key) error {
+	ctx, cancel := db.bound(ctx)
+	defer cancel()
+	if k.CreatedAt.IsZero() {
+		k.CreatedAt = db.now()
+	}
+	s, err := keySettings(k)
+	if err != nil {
+		return err
+	}
+	created, createdNS := splitTime(k.CreatedAt)
+	_, err = db.pool.Exec(ctx, `INSERT INTO keys (`+keyColumns+`)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, 0, $8, $9, $10, $11, $12, $13, $14)`,
+		k.ID, k.Name, k.SecretHash, k.Disabled, k.CanCompare, s.ips, k.CallLimit, k.Concurrency,
+		s.origins, s.retentionSeconds, k.NotifyURL, k.NotifySecret, created, createdNS)
+	if sqlState(err) == uniqueViolation {
+		return fmt.Errorf("key %q: %w", k.ID, store.ErrConflict)
+	}
+	if err != nil {
+		return fmt.Errorf("postgres: create key: %w", err)
+	}
+	k.Calls = 0
+	return nil
+}
+
+// Key implements store.Store.
+func (db *DB) Key(ctx context.Context, id string) (*store.Key, error) {
+	ctx, cancel := db.bound(ctx)
+	defer cancel()
+	k, err := scanKey(db.pool.QueryRow(ctx, `SELECT `+keyColumns+` FROM keys WHERE id = $1`, id))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, fmt.Errorf("key %q: %w", id, store.ErrNotFound)
+	}
+	return k, err
+}
+
+// Keys implements store.Store.
+func (db *DB) Keys(ctx context.Context) ([]*store.Key, error) {
+	ctx, cancel := db.bound(ctx)
+	defer cancel()
+	rows, err := db.pool.Query(ctx, `SELECT `+keyColumns+` FROM keys ORDER BY created_at, created_at_ns, id`)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: list keys: %w", err)
+	}
+	keys, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*store.Key, error) { return scanKey(r) })
+	if err != nil {
+		return nil, fmt.Errorf("postgres: list keys: %w", err)
+	}
+	return keys, nil
+}
+
+// SetKeyDisabled implements store.Store.
+func (db *DB) SetKeyDisabled(ctx context.Context, id string, disabled bool) error {
+	ctx, cancel := db.bound(ctx)
+	defer cancel()
+	tag, err := db.pool.Exec(ctx, `UPDATE keys SET disabled = $1 WHERE id = $2`, disabled, id)
+	if err != nil {
+		return fmt.Errorf("postgres: update key: %w", err)
+	}
+	return oneKey(tag.RowsAffected(), id)
+}
+
+// UpdateKey implements store.Store.
+func (db *DB) UpdateKey(ctx context.Context, k *store.Key) error {
+	ctx, cancel := db.bound(ctx)
+	defer cancel()
+	s, err := keySettings(k)
+	if err != nil {
+		return err
+	}
+	tag, err := db.pool.Exec(ctx, `UPDATE keys SET name = $1, can_compare = $2, allowed_ips = $3, call_limit = $4,
+		concurrency = $5, allowed_origins = $6, result_retention_seconds = $7, notify_url = $8, notify_secret = $9
+		WHERE id = $10`,
+		k.Name, k.CanCompare, s.ips, k.CallLimit, k.Concurrency, s.origins, s.retentionSeconds,
+		k.NotifyURL, k.NotifySecret, k.ID)
+	if err != nil {
+		return fmt.Errorf("postgres: update key: %w", err)
+	}
+	return oneKey(tag.RowsAffected(), k.ID)
+}
+
+// DeleteKey implements store.Store. Verification records go with the key
+// through ON DELETE CASCADE, and their blobs, which no foreign key ties
+// to them, in the same transaction.
+func (db *DB) DeleteKey(ctx context.Context, id string) error {
+	ctx, cancel := db.bound(ctx)
+	defer cancel()
+	return db.inTx(ctx, func(tx pgx.Tx) error {
+		// Lock the key first: a get_token racing the deletion either
+		// commits before (and its blobs are found below) or fails on the
+		// missing key.
+		var one int
+		err := tx.QueryRow(ctx, `SELECT 1 FROM keys WHERE id = $1 FOR UPDATE`, id).Scan(&one)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return fmt.Errorf("key %q: %w", id, store.ErrNotFound)
+		}
+		if err != nil {
+			return fmt.Errorf("postgres: delete key: %w", err)
+		}
+		// Lock its records too: one being finished right now commits its
+		// best images first, and they are found below; none can be
+		// finished after this point.
+		rows, err := tx.Query(ctx, `SELECT token FROM verifications WHERE key_id = $1 FOR UPDATE`, id)
+		if err != nil {
+			return fmt.Errorf("postgres: delete key: %w", err)
+		}
+		tokens, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			return fmt.Errorf("postgres: delete key: %w", err)
+		}
+		if err := db.deleteBlobs(ctx, tx, tokens); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `DELETE FROM keys WHERE id = $1`, id); err != nil {
+			return fmt.Errorf("postgres: delete key: %w", err)
+		}
+		return nil
+	})
+}
+
+func oneKey(n int64, id string) error {
+	if n == 0 {
+		return fmt.Errorf("key %q: %w", id, store.ErrNotFound)
+	}
+	return nil
+}
+
+// settings are a key's list and duration settings as stored.
+type settings struct {
+	ips, origins     []string
+	retentionSeconds int64
+}
+
+func keySettings(k *store.Key) (settings, error) {
+	if err := store.CheckResultRetention(k.ResultRetention); err != nil {
+		return settings{}, fmt.Errorf("key %q: %w", k.ID, err)
+	}
+	retention := k.ResultRetention
+	if retention == 0 {
+		retention = store.MaxResultRetention
+	}
+	s := settings{
+		ips:              make([]string, len(k.AllowedIPs)),
+		origins:          append([]string{}, k.AllowedOrigins...), // never nil: NOT NULL
+		retentionSeconds: int64(retention / time.Second),
+	}
+	for i, p := range k.AllowedIPs {
+		s.ips[i] = p.String()
+	}
+	return s, nil
+}
+
+func scanKey(row pgx.Row) (*store.Key, error) {
+	var (
+		k         store.Key
+		ips       []string
+		retention int64
+		created   time.Time
+		createdNS int
+	)
+	err := row.Scan(&k.ID, &k.Name, &k.SecretHash, &k.Disabled, &k.CanCompare, &ips, &k.CallLimit, &k.Calls,
+		&k.Concurrency, &k.AllowedOrigins, &retention, &k.NotifyURL, &k.NotifySecret, &created, &createdNS)
+	if err != nil {
+		if errors.Is(err, pgx.ErrNoRows) {
+			return nil, err
+		}
+		return nil, fmt.Errorf("postgres: read key: %w", err)
+	}
+	for _, s := range ips {
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			return nil, fmt.Errorf("postgres: key %q: allowed_ips: %w", k.ID, err)
+		}
+		k.AllowedIPs = append(k.AllowedIPs, p)
+	}
+	if len(k.AllowedOrigins) == 0 {
+		k.AllowedOrigins = nil
+	}
+	k.ResultRetention = time.Duration(retention) * time.Second
+	k.CreatedAt = joinTime(created, createdNS)
+	return &k, nil
+}
