@@ -9,7 +9,6 @@ import (
 	"image"
 	"image/png"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -547,32 +546,10 @@ type browserServer struct {
 // (for reading the records) and the log.
 func startBrowserServe(t *testing.T, models string) *browserServer {
 	t.Helper()
-	s := &browserServer{dir: t.TempDir(), logs: &syncWriter{}}
+	s := &browserServer{dir: t.TempDir()}
 	s.env = map[string]string{"GLINT_DATA": s.dir, "GLINT_MODELS": models, "GLINT_LISTEN": "127.0.0.1:0"}
-	ctx, cancel := context.WithCancel(context.Background())
-	addrc := make(chan net.Addr, 1)
-	done := make(chan error, 1)
-	cmd := &ServeCommand{
-		Main:     &Main{Stdout: io.Discard, Stderr: s.logs, Getenv: func(k string) string { return s.env[k] }},
-		onListen: func(a net.Addr) { addrc <- a },
-	}
-	go func() { done <- cmd.Run(ctx, nil) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case <-done:
-		case <-time.After(30 * time.Second):
-			t.Error("serve did not stop")
-		}
-	})
-	select {
-	case a := <-addrc:
-		s.base = "http://" + a.String()
-	case err := <-done:
-		t.Fatalf("serve exited: %v\n%s", err, s.logs.String())
-	case <-time.After(60 * time.Second):
-		t.Fatal("serve did not start")
-	}
+	srv := serveInProcess(t, s.env)
+	s.base, s.logs = srv.base, srv.logs
 	return s
 }
 

@@ -2,13 +2,10 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"image"
-	"io"
 	"maps"
 	"mime/multipart"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -191,32 +188,7 @@ func startServe(t testing.TB, models string, keyArgs ...string) (base, key, secr
 	dir := t.TempDir()
 	env := map[string]string{"GLINT_DATA": dir, "GLINT_MODELS": models, "GLINT_LISTEN": "127.0.0.1:0"}
 	k := mustJSON(t, mustRun(t, env, append([]string{"keys", "create", "--name", "e2e"}, keyArgs...)...))
-	ctx, cancel := context.WithCancel(context.Background())
-	addrc := make(chan net.Addr, 1)
-	done := make(chan error, 1)
-	var logs syncWriter
-	cmd := &ServeCommand{
-		Main:     &Main{Stdout: io.Discard, Stderr: &logs, Getenv: func(k string) string { return env[k] }},
-		onListen: func(a net.Addr) { addrc <- a },
-	}
-	go func() { done <- cmd.Run(ctx, nil) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case <-done:
-		case <-time.After(30 * time.Second):
-			t.Error("serve did not stop")
-		}
-	})
-	select {
-	case a := <-addrc:
-		return "http://" + a.String(), k["api_key"], k["api_secret"]
-	case err := <-done:
-		t.Fatalf("serve exited: %v\n%s", err, logs.String())
-	case <-time.After(60 * time.Second):
-		t.Fatal("serve did not start")
-	}
-	return "", "", ""
+	return serveInProcess(t, env).base, k["api_key"], k["api_secret"]
 }
 
 func postForm(t testing.TB, url string, fields map[string]string, files map[string][]byte) (int, map[string]any) {

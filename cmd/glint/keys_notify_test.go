@@ -7,7 +7,6 @@ import (
 	"errors"
 	"io"
 	"mime/multipart"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -247,25 +246,9 @@ func TestNotificationEndToEnd(t *testing.T) {
 	key := mustJSON(t, mustRun(t, env, "keys", "create", "--name", "t", "--notify-url", receiver.URL+"/hook"))
 	secret = key["api_secret"]
 
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	addrc := make(chan net.Addr, 1)
-	var logs syncWriter
-	cmd := &ServeCommand{
-		Main:     &Main{Stdout: io.Discard, Stderr: &logs, Getenv: func(k string) string { return env[k] }},
-		onListen: func(a net.Addr) { addrc <- a },
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Run(ctx, nil) }()
-	var base string
-	select {
-	case a := <-addrc:
-		base = "http://" + a.String()
-	case err := <-done:
-		t.Fatalf("serve exited: %v\n%s", err, logs.String())
-	case <-time.After(30 * time.Second):
-		t.Fatal("serve did not start")
-	}
+	ctx := context.Background()
+	srv := serveInProcess(t, env)
+	base, logs := srv.base, srv.logs
 
 	var body bytes.Buffer
 	mw := multipart.NewWriter(&body)
@@ -315,14 +298,8 @@ func TestNotificationEndToEnd(t *testing.T) {
 		}
 	}
 
-	cancel()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("serve: %v", err)
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatal("serve did not shut down")
+	if err := srv.stop(); err != nil {
+		t.Fatalf("serve: %v", err)
 	}
 	var rows []deliveryListing
 	if err := json.Unmarshal([]byte(mustRun(t, env, "keys", "deliveries", key["api_key"], "--json")), &rows); err != nil {

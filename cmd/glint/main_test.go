@@ -13,6 +13,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"flag"
+	"fmt"
 	"image"
 	"io"
 	"math/big"
@@ -226,26 +227,8 @@ func TestServe(t *testing.T) {
 	dir := t.TempDir()
 	env := map[string]string{"GLINT_DATA": dir, "GLINT_MODELS": "/models/here", "GLINT_LISTEN": "127.0.0.1:0"}
 	key := mustJSON(t, mustRun(t, env, "keys", "create", "--name", "t"))
-
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	addrc := make(chan net.Addr, 1)
-	var logs syncWriter
-	cmd := &ServeCommand{
-		Main:     &Main{Stdout: io.Discard, Stderr: &logs, Getenv: func(k string) string { return env[k] }},
-		onListen: func(a net.Addr) { addrc <- a },
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Run(ctx, nil) }()
-	var base string
-	select {
-	case a := <-addrc:
-		base = "http://" + a.String()
-	case err := <-done:
-		t.Fatalf("serve exited: %v\n%s", err, logs.String())
-	case <-time.After(30 * time.Second):
-		t.Fatal("serve did not start")
-	}
+	srv := serveInProcess(t, env)
+	base, logs := srv.base, srv.logs
 
 	resp, err := http.Get(base + "/healthz")
 	if err != nil || resp.StatusCode != 200 {
@@ -273,14 +256,8 @@ func TestServe(t *testing.T) {
 		t.Fatalf("get_token: %d %v", resp.StatusCode, reply)
 	}
 
-	cancel()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("serve: %v", err)
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatal("serve did not shut down")
+	if err := srv.stop(); err != nil {
+		t.Fatalf("serve: %v", err)
 	}
 	for _, want := range []string{`"msg":"serving"`, `"msg":"request"`, `"msg":"stopped"`} {
 		if !strings.Contains(logs.String(), want) {
@@ -291,6 +268,63 @@ func TestServe(t *testing.T) {
 	list := listKeys(t, env)
 	if list[0].Calls != 1 || list[0].Usage["get_token OK"] != 1 || list[0].Requests != 1 {
 		t.Fatalf("usage after one call: %+v", list[0])
+	}
+}
+
+// inProcessServer is `glint serve` running in the test's process.
+type inProcessServer struct {
+	base   string // http://127.0.0.1:port
+	addr   net.Addr
+	logs   *syncWriter
+	cancel context.CancelFunc
+	done   chan error
+}
+
+// serveInProcess runs `glint serve` with env and args in this process
+// and waits until it listens. The test's cleanup stops it if the test has
+// not (stop).
+func serveInProcess(t testing.TB, env map[string]string, args ...string) *inProcessServer {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &inProcessServer{logs: &syncWriter{}, cancel: cancel, done: make(chan error, 1)}
+	addrc := make(chan net.Addr, 1)
+	cmd := &ServeCommand{
+		Main:     &Main{Stdout: io.Discard, Stderr: s.logs, Getenv: func(k string) string { return env[k] }},
+		onListen: func(a net.Addr) { addrc <- a },
+	}
+	done := s.done
+	go func() { done <- cmd.Run(ctx, args) }()
+	t.Cleanup(func() {
+		if err := s.stop(); err != nil && !errors.Is(err, errStopped) {
+			t.Errorf("serve: %v", err)
+		}
+	})
+	select {
+	case s.addr = <-addrc:
+		s.base = "http://" + s.addr.String()
+	case err := <-s.done:
+		t.Fatalf("serve exited: %v\n%s", err, s.logs.String())
+	case <-time.After(60 * time.Second):
+		t.Fatalf("serve did not start\n%s", s.logs.String())
+	}
+	return s
+}
+
+var errStopped = errors.New("already stopped")
+
+// stop shuts the server down gracefully and returns serve's error.
+func (s *inProcessServer) stop() error {
+	if s.done == nil {
+		return errStopped
+	}
+	s.cancel()
+	done := s.done
+	s.done = nil
+	select {
+	case err := <-done:
+		return err
+	case <-time.After(30 * time.Second):
+		return fmt.Errorf("serve did not shut down\n%s", s.logs.String())
 	}
 }
 
@@ -320,21 +354,9 @@ func TestServeTLS(t *testing.T) {
 
 	dir := t.TempDir()
 	certFile, keyFile := writeSelfSigned(t, dir)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	addrc := make(chan net.Addr, 1)
-	cmd := &ServeCommand{Main: &Main{Stdout: io.Discard, Stderr: io.Discard}, onListen: func(a net.Addr) { addrc <- a }}
-	done := make(chan error, 1)
-	go func() {
-		done <- cmd.Run(ctx, []string{"--listen", "127.0.0.1:0", "--data", filepath.Join(dir, "data"),
-			"--tls-cert", certFile, "--tls-key", keyFile})
-	}()
-	var addr net.Addr
-	select {
-	case addr = <-addrc:
-	case err := <-done:
-		t.Fatalf("serve exited: %v", err)
-	}
+	srv := serveInProcess(t, nil, "--listen", "127.0.0.1:0", "--data", filepath.Join(dir, "data"),
+		"--tls-cert", certFile, "--tls-key", keyFile)
+	addr := srv.addr
 	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
 	resp, err := client.Get("https://" + addr.String() + "/faceid/lite/raw/get_token")
 	if err != nil {
@@ -345,8 +367,7 @@ func TestServeTLS(t *testing.T) {
 		t.Fatalf("GET over TLS: %d, TLS %v", resp.StatusCode, resp.TLS != nil)
 	}
 	client.CloseIdleConnections()
-	cancel()
-	if err := <-done; err != nil {
+	if err := srv.stop(); err != nil {
 		t.Fatal(err)
 	}
 }
