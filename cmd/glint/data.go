@@ -106,3 +106,12 @@ func openPostgres(ctx context.Context, dir, databaseURL string) (store.Store, er
 }
 
 func (d *data) Close() error { return d.db.Close() }
+
+// key returns the key id, with an operator's message when there is none.
+func (d *data) key(ctx context.Context, id string) (*store.Key, error) {
+	k, err := d.db.Key(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, fmt.Errorf("no key %q in this database: %w", id, err)
+	}
+	return k, err
+}

@@ -15,7 +15,6 @@ import (
 	"golang.org/x/term"
 
 	"github.com/glint-id/glint/internal/auth"
-	"github.com/glint-id/glint/internal/store"
 )
 
 // KeysNotifyCommand turns a key's result notifications on (with the URL
@@ -66,10 +65,7 @@ func (c *KeysNotifyCommand) Run(ctx context.Context, args []string) error {
 		return err
 	}
 	defer d.Close()
-	k, err := d.db.Key(ctx, rest[0])
-	if errors.Is(err, store.ErrNotFound) {
-		return fmt.Errorf("no key %q in %s", rest[0], *dataDir)
-	}
+	k, err := d.key(ctx, rest[0])
 	if err != nil {
 		return err
 	}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"strings"
@@ -50,10 +49,7 @@ func (c *KeysSetCommand) Run(ctx context.Context, args []string) error {
 		return err
 	}
 	defer d.Close()
-	k, err := d.db.Key(ctx, rest[0])
-	if errors.Is(err, store.ErrNotFound) {
-		return fmt.Errorf("no key %q in %s", rest[0], *dataDir)
-	}
+	k, err := d.key(ctx, rest[0])
 	if err != nil {
 		return err
 	}
