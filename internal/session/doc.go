@@ -16,9 +16,13 @@
 // hello: the first message, within 5 s (else close 4001). The token must
 // exist (4003), not be expired (4003) or finished (4010), have attempts
 // left (4009), and its key must allow the page's Origin (4003). The
-// record moves to PROCESSING; a newer connection for the same token
-// closes the older one with 4011 and waits for it, so that it starts from
-// the older one's final attempt count.
+// record moves to PROCESSING and the connection claims the token's capture
+// in the store. A newer connection for the same token closes the older
+// one with 4011: at once when both are on this node, and waits for it, so
+// that it starts from the older one's final attempt count; within
+// OwnerCheckInterval (or at the older one's next attempt count or stored
+// outcome, whichever is first) when the older one is on another node,
+// which the newer one does not wait for (see nodes.go).
 //
 // mirror: preview frames (5 fps, small) are checked one at a time, newest
 // first, against the framing rules (Gate); a failing frame sends its tip

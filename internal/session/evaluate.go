@@ -175,6 +175,10 @@ func (s *Session) evaluate() {
 	g := out.genuineness
 	s.genuine = &g
 
+	// A newer connection's attempt, not this one's, decides from here.
+	if !s.ownsCapture() {
+		return
+	}
 	if vd.Pass {
 		o := &store.Outcome{
 			Status:   store.StatusOK,

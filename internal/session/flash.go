@@ -52,13 +52,6 @@ type UploadError struct {
 func (e *UploadError) Error() string { return e.Code + ": " + e.Err.Error() }
 func (e *UploadError) Unwrap() error { return e.Err }
 
-// pendingSeq is a sequence start_flash handed out.
-type pendingSeq struct {
-	token  string
-	ch     liveness.Challenge
-	issued time.Time
-}
-
 // FlashStart is start_flash's answer.
 type FlashStart struct {
 	SeqID          string
@@ -122,7 +115,9 @@ func (m *Manager) admit(ctx context.Context, token, origin string) (*store.Verif
 }
 
 // StartFlash hands out a colour sequence for token. It does not count an
-// attempt (spec §2.3.2); it moves the verification to PROCESSING.
+// attempt (spec §2.3.2); it moves the verification to PROCESSING. The
+// sequence is stored, replacing any older one of the token, so that
+// validate_flash may reach any node.
 func (m *Manager) StartFlash(ctx context.Context, token, origin string) (*FlashStart, error) {
 	if _, err := m.admit(ctx, token, origin); err != nil {
 		return nil, err
@@ -139,15 +134,21 @@ func (m *Manager) StartFlash(ctx context.Context, token, origin string) (*FlashS
 		return nil, err
 	}
 	ch := m.newChallenge(v.ColorNumber)
-	m.mu.Lock()
-	for id, p := range m.pending {
-		// One live sequence per token, and none past its life.
-		if p.token == token || now.Sub(p.issued) > m.cfg.Params.SeqTTL {
-			delete(m.pending, id)
-		}
+	enc, err := encodeChallenge(ch)
+	if err != nil {
+		return nil, err
 	}
-	m.pending[ch.SeqID] = &pendingSeq{token: token, ch: ch, issued: now}
-	m.mu.Unlock()
+	// One live sequence per token (the store replaces the older), none
+	// past its life (the store refuses it after ExpiresAt).
+	err = m.cfg.Store.SaveFlashSequence(ctx, &store.FlashSequence{
+		ID: ch.SeqID, Token: token, Challenge: enc, IssuedAt: now, ExpiresAt: now.Add(m.cfg.Params.SeqTTL),
+	})
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return nil, ErrTokenInvalid
+	case err != nil:
+		return nil, fmt.Errorf("session: save flash sequence: %w", err)
+	}
 
 	fs := &FlashStart{SeqID: ch.SeqID, Attempt: min(v.Attempts+1, v.MaxUploadTimes), MaxUploadTimes: v.MaxUploadTimes}
 	for i, c := range ch.Colors {
@@ -178,16 +179,20 @@ func (m *Manager) ValidateFlash(ctx context.Context, up *FlashUpload) (*FlashOut
 		return nil, err
 	}
 	now := m.cfg.Clock.Now()
-	m.mu.Lock()
-	p := m.pending[up.SeqID]
-	if p != nil && p.token == up.Token {
-		delete(m.pending, up.SeqID) // single use, whatever follows
-	}
-	m.mu.Unlock()
-	if p == nil || p.token != up.Token || now.Sub(p.issued) > m.cfg.Params.SeqTTL {
+	// Taken, so single use whatever follows; another token's sequence is
+	// left alone, and a stale one is refused.
+	seq, err := m.cfg.Store.TakeFlashSequence(ctx, up.Token, up.SeqID, now)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
 		return nil, ErrSeqID
+	case err != nil:
+		return nil, fmt.Errorf("session: take flash sequence: %w", err)
 	}
-	shown, err := timelineTimes(p.ch, up.Timeline)
+	ch, err := decodeChallenge(seq.Challenge)
+	if err != nil {
+		return nil, err
+	}
+	shown, err := timelineTimes(ch, up.Timeline)
 	if err != nil {
 		return nil, err
 	}
@@ -204,7 +209,7 @@ func (m *Manager) ValidateFlash(ctx context.Context, up *FlashUpload) (*FlashOut
 		return nil, err
 	}
 	out := &FlashOutcome{Attempt: attempts, Remaining: max(0, v.MaxUploadTimes-attempts), Status: store.StatusProcessing}
-	ev, err := m.judgeUpload(ctx, v, p.ch, shown, up.Frames)
+	ev, err := m.judgeUpload(ctx, v, ch, shown, up.Frames)
 	if err != nil {
 		var ue *UploadError
 		if errors.As(err, &ue) && out.Remaining == 0 {

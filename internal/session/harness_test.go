@@ -244,7 +244,11 @@ type client struct {
 	seen int
 }
 
-func (h *harness) connect(origin string) *client {
+func (h *harness) connect(origin string) *client { return h.connectTo(h.m, origin) }
+
+// connectTo connects to m, which may be another node's manager on the
+// harness's store and clock (see node).
+func (h *harness) connectTo(m *Manager, origin string) *client {
 	c := &client{
 		h:    h,
 		conn: &fakeConn{clk: h.clk, in: make(chan Inbound, 256), closed: make(chan struct{})},
@@ -252,7 +256,7 @@ func (h *harness) connect(origin string) *client {
 	}
 	go func() {
 		defer close(c.done)
-		h.m.Serve(context.Background(), c.conn, ConnInfo{Origin: origin})
+		m.Serve(context.Background(), c.conn, ConnInfo{Origin: origin})
 	}()
 	h.clients = append(h.clients, c)
 	c.sync() // the session is up, its hello timer armed

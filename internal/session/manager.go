@@ -13,8 +13,12 @@ import (
 	"github.com/glint-id/glint/internal/store"
 )
 
-// Store is the part of store.Store the capture flow uses.
+// Store is the part of store.Store the capture flow uses, the capture
+// state nodes share (store.CaptureStore: which connection owns a token's
+// capture, and the fallback's pending sequences) included.
 type Store interface {
+	store.CaptureStore
+
 	Key(ctx context.Context, id string) (*store.Key, error)
 	Verification(ctx context.Context, token string) (*store.Verification, error)
 	BeginCapture(ctx context.Context, token string, now time.Time) (*store.Verification, error)
@@ -74,6 +78,11 @@ type Params struct {
 	// MaxUploadSpan bounds the time an uploaded sequence covers (default
 	// 15 s).
 	MaxUploadSpan time.Duration
+	// OwnerCheckInterval is how often a connection asks the store whether
+	// a newer connection, possibly on another node, has claimed its token
+	// (default 1 s). It bounds how long two connections of one token
+	// both run; a store read each time, so not per frame.
+	OwnerCheckInterval time.Duration
 }
 
 func (p Params) withDefaults() Params {
@@ -101,6 +110,7 @@ func (p Params) withDefaults() Params {
 	num(&p.MaxAttemptFrames, 200)
 	dur(&p.SeqTTL, 120*time.Second)
 	dur(&p.MaxUploadSpan, 15*time.Second)
+	dur(&p.OwnerCheckInterval, time.Second)
 	if p.MirrorCapture == (Capture{}) {
 		// Small and slow: the framing check looks at one frame at a time.
 		p.MirrorCapture = Capture{PreviewFPS: 5, PreviewMaxSide: 480, FlashMaxSide: 640, FlashMaxFPS: 20, JPEGQuality: 0.85}
@@ -141,17 +151,21 @@ type Config struct {
 	Logger *slog.Logger
 }
 
-// Manager runs the capture channel's sessions and the HTTP fallback. It
-// keeps, per process, the live connection of each token (a newer one
-// supersedes the older, spec §5.4 item 10) and the fallback's pending
-// sequences.
+// Manager runs the capture channel's sessions and the HTTP fallback. A
+// newer connection for a token supersedes the older (spec §5.4 item 10):
+// through the store's capture owner wherever the older one is served, and
+// at once, through the live map, when it is served by this process. The
+// fallback's pending sequences are in the store too, so that
+// validate_flash may reach another node than start_flash did.
 type Manager struct {
 	cfg Config
 
-	mu      sync.Mutex
-	live    map[string]*Session
-	pending map[string]*pendingSeq // by seq_id
-	randMu  sync.Mutex
+	// claimMu serialises claims (see claim).
+	claimMu sync.Mutex
+
+	mu     sync.Mutex
+	live   map[string]*Session
+	randMu sync.Mutex
 }
 
 // NewManager returns a Manager for cfg.
@@ -173,7 +187,8 @@ func NewManager(cfg Config) (*Manager, error) {
 	}
 	cfg.Gate = cfg.Gate.withDefaults()
 	cfg.Params = cfg.Params.withDefaults()
-	return &Manager{cfg: cfg, live: map[string]*Session{}, pending: map[string]*pendingSeq{}}, nil
+	m := &Manager{cfg: cfg, live: map[string]*Session{}}
+	return m, nil
 }
 
 // Params returns the parameters the manager runs with, defaults filled.

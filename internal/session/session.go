@@ -2,6 +2,7 @@ package session
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"log/slog"
 	"sync/atomic"
@@ -43,7 +44,8 @@ type timerEvent struct {
 	index int
 }
 
-// supersedeEvent tells a session that a newer connection took its token.
+// supersedeEvent tells a session that a newer connection took its token,
+// in this process or, seen through the store, on another node.
 type supersedeEvent struct{}
 
 // inboundEvent is one read from the connection.
@@ -133,6 +135,11 @@ type Session struct {
 	framesDropped atomic.Int64  // the reader drops frames too
 	expiry        Timer         // the token's life_time
 	closed        chan struct{} // closed once the connection is
+
+	// owner is the id this connection claims its token's capture with
+	// (store.CaptureStore): random, so that no connection anywhere takes
+	// another's for its own.
+	owner string
 }
 
 // Serve runs the capture flow on conn until the connection ends.
@@ -150,6 +157,7 @@ func (m *Manager) Serve(ctx context.Context, conn Conn, info ConnInfo) {
 		w:    newWorker(),
 		lang: "0",
 	}
+	s.owner = rand.Text()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	// Store writes (an attempt spent, an outcome) must complete even when
@@ -279,10 +287,7 @@ func (s *Session) control(ev any) {
 			s.faceCheck()
 		}
 	case supersedeEvent:
-		if s.state != stEnded {
-			s.abandon()
-			s.fail(CodeSuperseded, CloseSuperseded, "a newer connection took over")
-		}
+		s.superseded()
 	case syncEvent:
 		s.w.barrier()
 		s.drainWork()
@@ -376,7 +381,17 @@ func (s *Session) hello(h *Hello) {
 	}
 	s.v, s.token, s.attempts = v, v.Token, v.Attempts
 	s.log = s.log.With("token_prefix", tokenPrefix(v.Token), "api_key", v.KeyID)
-	if old := s.m.register(v.Token, s); old != nil {
+	old, err := s.m.claim(ctx, v.Token, s)
+	if err != nil {
+		// Only a deletion since BeginCapture makes the token unknown.
+		if errors.Is(err, store.ErrNotFound) {
+			s.fail(CodeTokenInvalid, CloseTokenInvalid, "unknown token")
+		} else {
+			s.internal(err)
+		}
+		return
+	}
+	if old != nil {
 		// The older connection may spend its challenge as it goes: wait
 		// for it (briefly) so that this one starts from the final count.
 		select {
@@ -397,6 +412,7 @@ func (s *Session) hello(h *Hello) {
 		}
 	}
 	s.loadInterim()
+	s.watchOwner()
 	s.expiry = s.clk.AfterFunc(v.ExpiresAt.Sub(s.clk.Now()), func() {
 		select {
 		case s.ctl <- timerEvent{kind: tExpiry}:
@@ -668,11 +684,15 @@ func (s *Session) faceCheck() {
 }
 
 // countAttempt counts the current attempt once. It reports false when
-// the session ended because the store refused.
+// the session ended because the store refused or another connection owns
+// the token now.
 func (s *Session) countAttempt() bool {
 	a := s.at
 	if a == nil || a.counted {
 		return true
+	}
+	if !s.ownsCapture() {
+		return false
 	}
 	a.counted = true
 	n, err := s.m.cfg.Store.CountAttempt(s.ctx, s.token, s.clk.Now())
@@ -714,7 +734,7 @@ func (s *Session) abandon() {
 }
 
 func (s *Session) mirrorTimeout() {
-	if s.state != stMirror {
+	if s.state != stMirror || !s.ownsCapture() {
 		return
 	}
 	s.log.Info("rtc mirror timeout")

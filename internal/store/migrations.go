@@ -29,6 +29,7 @@ func SchemaVersions() []SchemaVersion {
 		{2, "capture"},       // the capture lifecycle: results and best images
 		{3, "retention"},     // per-key retention, tombstones, notification settings
 		{4, "notifications"}, // the notification queue and delivery log
+		{5, "capture_nodes"}, // capture owners and fallback sequences shared by nodes
 	}
 }
 

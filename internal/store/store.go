@@ -296,6 +296,7 @@ type Store interface {
 
 	RetentionStore
 	NotificationStore
+	CaptureStore
 
 	// Ping reports whether the store can serve requests.
 	Ping(ctx context.Context) error

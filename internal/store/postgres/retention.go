@@ -23,7 +23,7 @@ const vacuumTimeout = "10min"
 // in the order VACUUM visits them. verifications is among them: the
 // UPDATE that blanks uuid, biz_no and the results leaves the old row
 // version, with them, behind as a dead tuple.
-const purgedTables = `blobs, verification_refs, verification_images, notifications, verifications`
+const purgedTables = `blobs, verification_refs, verification_images, notifications, flash_sequences, verifications`
 
 // PurgeVerifications implements store.Store. One node sweeps at a time: the
 // call takes a session advisory lock named after the schema, and a call
@@ -179,6 +179,7 @@ func (db *DB) purgeBatch(ctx context.Context, conn *pgxpool.Conn, now time.Time)
 			`DELETE FROM verification_refs WHERE token = ANY($1)`,
 			`DELETE FROM verification_images WHERE token = ANY($1)`,
 			`DELETE FROM notifications WHERE token = ANY($1)`,
+			`DELETE FROM flash_sequences WHERE token = ANY($1)`,
 		} {
 			if _, err := tx.Exec(ctx, q, tokens); err != nil {
 				return fmt.Errorf("postgres: purge: %w", err)
