@@ -7,6 +7,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"image"
 	"io"
 	"mime/multipart"
 	"net/http"
@@ -26,13 +27,25 @@ import (
 // Node tests run glint as separate processes (nodes) so that they can be
 // killed with SIGKILL. The test binary is the glint binary: TestMain runs
 // the command line in GLINT_TEST_NODE_ARGS instead of the tests when
-// GLINT_TEST_NODE is set.
+// GLINT_TEST_NODE is set, with the engine GLINT_TEST_ENGINE names.
 func TestMain(m *testing.M) {
 	if os.Getenv("GLINT_TEST_NODE") == "" {
 		os.Exit(m.Run())
 	}
-	if os.Getenv("GLINT_TEST_STUB_ENGINE") != "" {
+	switch e := os.Getenv(envTestEngine); e {
+	case "", engineStub:
 		newEngine = func(string, string) (api.FaceEngine, error) { return stubEngine{}, nil }
+	case engineReal:
+	case engineSlow:
+		delay, err := time.ParseDuration(os.Getenv(envTestEngineDelay))
+		if err != nil {
+			fmt.Fprintln(os.Stderr, envTestEngineDelay+":", err)
+			os.Exit(2)
+		}
+		newEngine = func(string, string) (api.FaceEngine, error) { return slowEngine{delay}, nil }
+	default:
+		fmt.Fprintf(os.Stderr, "%s: unknown engine %q\n", envTestEngine, e)
+		os.Exit(2)
 	}
 	var args []string
 	if err := json.Unmarshal([]byte(os.Getenv("GLINT_TEST_NODE_ARGS")), &args); err != nil {
@@ -49,6 +62,46 @@ func TestMain(m *testing.M) {
 	os.Exit(0)
 }
 
+// The engine of a node: startNode's env sets GLINT_TEST_ENGINE to one of
+// these (stub when unset).
+const (
+	envTestEngine = "GLINT_TEST_ENGINE"
+	// engineStub is stubEngine: one face in anything, at once. The
+	// capture side is off.
+	engineStub = "stub"
+	// engineReal is the face engine from GLINT_MODELS, with the capture
+	// side.
+	engineReal = "real"
+	// engineSlow is stubEngine holding each reference photo for
+	// GLINT_TEST_ENGINE_DELAY, and logging when (see slowEngine).
+	engineSlow = "slow"
+
+	envTestEngineDelay = "GLINT_TEST_ENGINE_DELAY"
+)
+
+// slowEngine is stubEngine taking delay per reference photo. It logs each
+// call's interval to standard error as a line {"msg":"engine call",
+// "start_ns":…, "end_ns":…} (Unix nanoseconds), so a test can see how
+// many get_token calls, which run the engine while they hold one of their
+// key's concurrency slots, were in it at once across nodes.
+type slowEngine struct{ delay time.Duration }
+
+// engineCallMsg is the msg of slowEngine's log lines.
+const engineCallMsg = "engine call"
+
+func (e slowEngine) Reference(ctx context.Context, img image.Image, opts api.ReferenceOptions) (api.Reference, error) {
+	start := time.Now()
+	select {
+	case <-time.After(e.delay):
+	case <-ctx.Done():
+		return api.Reference{}, ctx.Err()
+	}
+	// One write of one short line: atomic on the pipe, between the
+	// server's own log lines.
+	fmt.Fprintf(os.Stderr, "{\"msg\":%q,\"start_ns\":%d,\"end_ns\":%d}\n", engineCallMsg, start.UnixNano(), time.Now().UnixNano())
+	return stubEngine{}.Reference(ctx, img, opts)
+}
+
 // node is one glint serve process.
 type node struct {
 	cmd  *exec.Cmd
@@ -58,52 +111,68 @@ type node struct {
 }
 
 // startNode starts `glint serve` with env (GLINT_DATA, GLINT_DATABASE, …)
-// and the stub engine on a free loopback port, and waits until it serves.
-// The test's cleanup kills it if it is still running.
+// on a free loopback port, and waits until it serves. The engine is the
+// one env's GLINT_TEST_ENGINE names, by default the stub. The test's
+// cleanup kills it if it is still running.
 func startNode(t testing.TB, env map[string]string, args ...string) *node {
+	t.Helper()
+	return startNodes(t, []map[string]string{env}, args...)[0]
+}
+
+// startNodes is startNode for a node per env, started at once so that
+// they load their engines side by side.
+func startNodes(t testing.TB, envs []map[string]string, args ...string) []*node {
 	t.Helper()
 	a, err := json.Marshal(append([]string{"serve", "--listen", "127.0.0.1:0"}, args...))
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), "GLINT_TEST_NODE=1", "GLINT_TEST_STUB_ENGINE=1", "GLINT_TEST_NODE_ARGS="+string(a))
-	for k, v := range env {
-		cmd.Env = append(cmd.Env, k+"="+v)
-	}
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	n := &node{cmd: cmd, logs: &syncWriter{}, done: make(chan error, 1)}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { n.kill() })
-	addrc := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		sc.Buffer(make([]byte, 64<<10), 1<<20)
-		for sc.Scan() {
-			line := sc.Text()
-			n.logs.Write([]byte(line + "\n"))
-			var entry struct{ Msg, Addr string }
-			if json.Unmarshal([]byte(line), &entry) == nil && entry.Msg == "serving" {
-				addrc <- entry.Addr
-			}
+	nodes := make([]*node, len(envs))
+	addrs := make([]chan string, len(envs))
+	for i, env := range envs {
+		cmd := exec.Command(os.Args[0], "-test.run=^$")
+		cmd.Env = append(os.Environ(), "GLINT_TEST_NODE=1", "GLINT_TEST_NODE_ARGS="+string(a))
+		for k, v := range env {
+			cmd.Env = append(cmd.Env, k+"="+v)
 		}
-		io.Copy(io.Discard, stderr)
-		n.done <- cmd.Wait()
-	}()
-	select {
-	case addr := <-addrc:
-		n.base = "http://" + addr
-	case err := <-n.done:
-		t.Fatalf("node exited: %v\n%s", err, n.logs.String())
-	case <-time.After(60 * time.Second):
-		t.Fatalf("node did not start\n%s", n.logs.String())
+		stderr, err := cmd.StderrPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := &node{cmd: cmd, logs: &syncWriter{}, done: make(chan error, 1)}
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { n.kill() })
+		addrc := make(chan string, 1)
+		go func() {
+			sc := bufio.NewScanner(stderr)
+			sc.Buffer(make([]byte, 64<<10), 1<<20)
+			for sc.Scan() {
+				line := sc.Text()
+				n.logs.Write([]byte(line + "\n"))
+				var entry struct{ Msg, Addr string }
+				if json.Unmarshal([]byte(line), &entry) == nil && entry.Msg == "serving" {
+					addrc <- entry.Addr
+				}
+			}
+			io.Copy(io.Discard, stderr)
+			n.done <- cmd.Wait()
+		}()
+		nodes[i], addrs[i] = n, addrc
 	}
-	return n
+	deadline := time.After(60 * time.Second)
+	for i, n := range nodes {
+		select {
+		case addr := <-addrs[i]:
+			n.base = "http://" + addr
+		case err := <-n.done:
+			t.Fatalf("node exited: %v\n%s", err, n.logs.String())
+		case <-deadline:
+			t.Fatalf("node did not start\n%s", n.logs.String())
+		}
+	}
+	return nodes
 }
 
 // kill sends SIGKILL and waits for the process to be gone.

@@ -15,6 +15,7 @@ import (
 	"github.com/glint-id/glint/internal/auth"
 	"github.com/glint-id/glint/internal/session"
 	"github.com/glint-id/glint/internal/store"
+	"github.com/glint-id/glint/internal/store/postgres"
 )
 
 // newEngine builds the face engine from the model directory (engine.go);
@@ -29,6 +30,14 @@ const (
 	writeTimeout      = 3 * time.Minute
 	idleTimeout       = 2 * time.Minute
 	shutdownTimeout   = 30 * time.Second
+
+	// leaseTTL is how long a concurrency slot of a node that died stays
+	// taken on a shared database (postgres.Limiter). A live request must
+	// not outlast it, or its slot would be handed out twice. Nothing cuts
+	// a handler off, but past writeTimeout its reply can no longer be
+	// written; the margin covers a store call it may still be finishing
+	// (each bounded by the store's OpTimeout, a minute).
+	leaseTTL = writeTimeout + 2*time.Minute
 )
 
 // ServeCommand runs the HTTP service.
@@ -107,6 +116,7 @@ func (c *ServeCommand) Run(ctx context.Context, args []string) error {
 		Store:               st.db,
 		Keys:                st.keys,
 		Engine:              engine,
+		Limiter:             newLimiter(st.db, logger),
 		Logger:              logger,
 		TrustedProxies:      proxies,
 		KeepReferenceImages: *keepRefs,
@@ -178,6 +188,21 @@ func isLoopback(listen string) bool {
 	}
 	a, err := netip.ParseAddr(host)
 	return err == nil && a.IsLoopback()
+}
+
+// newLimiter returns the keys' concurrency limiter for st. A PostgreSQL
+// database may be shared by several nodes, whose requests a key's limit
+// must count together: the limiter keeps its slots as lease rows there.
+// An SQLite database serves this node alone, which counts in memory.
+func newLimiter(st store.Store, logger *slog.Logger) auth.Limiter {
+	db, ok := st.(*postgres.DB)
+	if !ok {
+		return &auth.LocalLimiter{}
+	}
+	l := postgres.NewLimiter(db)
+	l.TTL = leaseTTL
+	l.Logger = logger
+	return l
 }
 
 // newCapture sets up the capture side (the channel and the fallback) on

@@ -30,6 +30,7 @@ func SchemaVersions() []SchemaVersion {
 		{3, "retention"},     // per-key retention, tombstones, notification settings
 		{4, "notifications"}, // the notification queue and delivery log
 		{5, "capture_nodes"}, // capture owners and fallback sequences shared by nodes
+		{6, "leases"},        // per-key concurrency leases shared by nodes
 	}
 }
 
