@@ -1,4 +1,4 @@
-// Package postgres implements store.Store on PostgreSQL (11 or newer)
+// Package postgres implements store.Store on PostgreSQL (tested with 15)
 // through pgx, so that several Glint nodes can serve from one database.
 //
 // Everything that must hold across nodes holds in the database, never in a
