@@ -193,14 +193,34 @@ func startServe(t testing.TB, models string, keyArgs ...string) (base, key, secr
 
 func postForm(t testing.TB, url string, fields map[string]string, files map[string][]byte) (int, map[string]any) {
 	t.Helper()
+	var parts []formPart
+	for k, v := range files {
+		parts = append(parts, formPart{field: k, name: k + ".jpg", data: v})
+	}
+	return postParts(t, url, fields, parts)
+}
+
+// formPart is one file part of a multipart form.
+type formPart struct {
+	field, name string
+	data        []byte
+}
+
+// postParts posts a multipart form of fields and file parts and decodes
+// the JSON reply.
+func postParts(t testing.TB, url string, fields map[string]string, parts []formPart) (int, map[string]any) {
+	t.Helper()
 	var body bytes.Buffer
 	mw := multipart.NewWriter(&body)
 	for k, v := range fields {
 		mw.WriteField(k, v)
 	}
-	for k, v := range files {
-		fw, _ := mw.CreateFormFile(k, k+".jpg")
-		fw.Write(v)
+	for _, p := range parts {
+		w, err := mw.CreateFormFile(p.field, p.name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.Write(p.data)
 	}
 	mw.Close()
 	resp, err := http.Post(url, mw.FormDataContentType(), &body)
@@ -210,7 +230,7 @@ func postForm(t testing.TB, url string, fields map[string]string, files map[stri
 	defer resp.Body.Close()
 	var reply map[string]any
 	if err := json.NewDecoder(resp.Body).Decode(&reply); err != nil {
-		t.Fatalf("status %d, body not JSON: %v", resp.StatusCode, err)
+		t.Fatalf("%s: status %d, body not JSON: %v", url, resp.StatusCode, err)
 	}
 	return resp.StatusCode, reply
 }

@@ -1,13 +1,11 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"mime/multipart"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -98,7 +96,7 @@ func TestTwoNodesPostgres(t *testing.T) {
 		}
 		token := reply["token"].(string)
 
-		status, reply = postFlash(t, a.base+"/faceid/lite/raw/start_flash", map[string]string{"token": token}, nil)
+		status, reply = postParts(t, a.base+"/faceid/lite/raw/start_flash", map[string]string{"token": token}, nil)
 		if status != http.StatusOK {
 			t.Fatalf("start_flash on A: %d %v", status, reply)
 		}
@@ -108,7 +106,7 @@ func TestTwoNodesPostgres(t *testing.T) {
 			t.Fatal(err)
 		}
 		frames, timeline := flashUpload(t, seq)
-		status, reply = postFlash(t, b.base+"/faceid/lite/raw/validate_flash",
+		status, reply = postParts(t, b.base+"/faceid/lite/raw/validate_flash",
 			map[string]string{"token": token, "seq_id": ch.SeqID, "timeline": timeline}, frames)
 		if status != http.StatusOK || reply["success"] != true || reply["status"] != "OK" {
 			t.Fatalf("validate_flash on B of a sequence started on A: %d %v\nA:\n%s\nB:\n%s", status, reply, a.logs.String(), b.logs.String())
@@ -326,24 +324,18 @@ func flashChallenge(t *testing.T, reply map[string]any) liveness.Challenge {
 	return ch
 }
 
-// flashFrame is one frame part of a validate_flash upload.
-type flashFrame struct {
-	name string
-	data []byte
-}
-
 // flashUpload encodes a rendered sequence as validate_flash's frames and
 // timeline (spec §2.3.2): each frame a JPEG named after its capture time
 // in milliseconds from the first frame, the timeline the times each
 // colour was shown on that clock. The simulator's 144-pixel frames are
 // enlarged twice first: the detector misses faces that small.
-func flashUpload(t *testing.T, seq liveness.Sequence) ([]flashFrame, string) {
+func flashUpload(t *testing.T, seq liveness.Sequence) ([]formPart, string) {
 	t.Helper()
 	origin := seq.Frames[0].T
 	ms := func(at time.Time) float64 { return float64(at.Sub(origin)) / float64(time.Millisecond) }
-	var frames []flashFrame
+	var frames []formPart
 	for _, f := range seq.Frames {
-		frames = append(frames, flashFrame{fmt.Sprintf("%.3f.jpg", ms(f.T)), imagingtest.JPEG(t, enlarge(f.Img, 2).RGBA())})
+		frames = append(frames, formPart{"frames", fmt.Sprintf("%.3f.jpg", ms(f.T)), imagingtest.JPEG(t, enlarge(f.Img, 2).RGBA())})
 	}
 	var tl []map[string]any
 	for i, s := range seq.Shown {
@@ -365,32 +357,4 @@ func enlarge(img *face.RGB, k int) *face.RGB {
 		}
 	}
 	return out
-}
-
-// postFlash posts fields and frame parts to a fallback endpoint.
-func postFlash(t *testing.T, url string, fields map[string]string, frames []flashFrame) (int, map[string]any) {
-	t.Helper()
-	var body bytes.Buffer
-	mw := multipart.NewWriter(&body)
-	for k, v := range fields {
-		mw.WriteField(k, v)
-	}
-	for _, f := range frames {
-		w, err := mw.CreateFormFile("frames", f.name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		w.Write(f.data)
-	}
-	mw.Close()
-	resp, err := http.Post(url, mw.FormDataContentType(), &body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var reply map[string]any
-	if err := json.NewDecoder(resp.Body).Decode(&reply); err != nil {
-		t.Fatalf("%s: status %d, body not JSON: %v", url, resp.StatusCode, err)
-	}
-	return resp.StatusCode, reply
 }

@@ -15,6 +15,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"image"
 	"net/netip"
 	"slices"
@@ -486,6 +487,18 @@ type Outcome struct {
 	Images [][]byte
 	// At is terminal_at; zero means the store's clock.
 	At time.Time
+}
+
+// Check reports whether o is an outcome a store may record: a terminal
+// status and at most MaxImages images.
+func (o *Outcome) Check() error {
+	if !o.Status.Terminal() {
+		return fmt.Errorf("finish with non-terminal status %q", o.Status)
+	}
+	if len(o.Images) > MaxImages {
+		return fmt.Errorf("%d images, at most %d are kept", len(o.Images), MaxImages)
+	}
+	return nil
 }
 
 // Result is the stored outcome of a verification, what get_result reads.

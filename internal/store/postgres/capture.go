@@ -186,11 +186,8 @@ func (db *DB) SaveLiveness(ctx context.Context, token string, lr *store.Liveness
 // after it commits, find it terminal. The notification, if the key wants
 // one, is queued by the trigger of migration 0004 in this transaction.
 func (db *DB) FinishVerification(ctx context.Context, token string, o *store.Outcome) error {
-	if !o.Status.Terminal() {
-		return fmt.Errorf("postgres: finish with non-terminal status %q", o.Status)
-	}
-	if len(o.Images) > store.MaxImages {
-		return fmt.Errorf("postgres: %d images, at most %d are kept", len(o.Images), store.MaxImages)
+	if err := o.Check(); err != nil {
+		return fmt.Errorf("postgres: %w", err)
 	}
 	live, err := encodeJSON(o.Liveness)
 	if err != nil {

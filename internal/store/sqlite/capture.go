@@ -179,11 +179,8 @@ func (db *DB) SaveLiveness(ctx context.Context, token string, lr *store.Liveness
 
 // FinishVerification implements store.Store.
 func (db *DB) FinishVerification(ctx context.Context, token string, o *store.Outcome) error {
-	if !o.Status.Terminal() {
-		return fmt.Errorf("sqlite: finish with non-terminal status %q", o.Status)
-	}
-	if len(o.Images) > store.MaxImages {
-		return fmt.Errorf("sqlite: %d images, at most %d are kept", len(o.Images), store.MaxImages)
+	if err := o.Check(); err != nil {
+		return fmt.Errorf("sqlite: %w", err)
 	}
 	live, err := encodeJSON(o.Liveness)
 	if err != nil {
