@@ -152,7 +152,12 @@ func (c *ServeCommand) Run(ctx context.Context, args []string) error {
 	if useTLS {
 		scheme = "https"
 	}
-	logger.Info("serving", "addr", ln.Addr().String(), "scheme", scheme, "data", *dataDir, "models", *modelsDir)
+	// The backend's name, never the URL: it may hold a password.
+	backend := "sqlite"
+	if *database != "" {
+		backend = "postgres"
+	}
+	logger.Info("serving", "addr", ln.Addr().String(), "scheme", scheme, "data", *dataDir, "store", backend, "models", *modelsDir)
 	if c.onListen != nil {
 		c.onListen(ln.Addr())
 	}
