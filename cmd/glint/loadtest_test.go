@@ -306,15 +306,14 @@ func TestLoadtest(t *testing.T) {
 	})
 
 	t.Run("Duration", func(t *testing.T) {
-		t0 := time.Now()
 		out, errOut, err := run(t, env, "loadtest", "--url", base, "--images", images, "--requests", "0",
 			"--duration", "300ms", "--concurrency", "3", "--json")
 		if err != nil {
 			t.Fatalf("loadtest: %v\n%s", err, errOut)
 		}
-		rep := parseLoadReport(t, out)
-		if took := time.Since(t0); rep.Requests == 0 || rep.Unexpected != 0 || took > 10*time.Second || rep.ElapsedS < 0.3 {
-			t.Fatalf("%s run: %+v", time.Since(t0), rep)
+		// With no count limit, only the duration can have ended the run.
+		if rep := parseLoadReport(t, out); rep.Requests == 0 || rep.Unexpected != 0 || rep.ElapsedS < 0.3 {
+			t.Fatalf("run: %+v", rep)
 		}
 	})
 

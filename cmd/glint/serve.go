@@ -100,9 +100,10 @@ func (c *ServeCommand) Run(ctx context.Context, args []string) error {
 	}
 	defer st.Close()
 
-	go sweep(ctx, st.db, logger)
-	stopDeliverer := startDeliverer(ctx, st, logger)
-	defer stopDeliverer()
+	// Both loops end, and are waited for, before the store closes, however
+	// Run returns.
+	defer background(ctx, func(ctx context.Context) { sweep(ctx, st.db, logger) })()
+	defer background(ctx, func(ctx context.Context) { deliver(ctx, st, logger) })()
 
 	capture, err := newCapture(engine, *modelsDir, st.db, logger)
 	if err != nil {
@@ -237,6 +238,21 @@ func newCapture(engine api.FaceEngine, modelsDir string, st store.Store, logger 
 // bounds how stale get_result can be for tokens nobody touches, and how
 // long biometric data outlives its retention (at most this much).
 const sweepInterval = time.Minute
+
+// background runs fn on a child of ctx and returns a function that
+// cancels it and waits for fn to return.
+func background(ctx context.Context, fn func(context.Context)) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		fn(ctx)
+	}()
+	return func() {
+		cancel()
+		<-done
+	}
+}
 
 // sweep moves verifications past their life_time to FAILED and purges
 // the data of results that can no longer be read (spec §4.5).

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/glint-id/glint/internal/store"
 	"github.com/glint-id/glint/internal/store/postgres"
@@ -198,12 +199,12 @@ func TestSweeperOneNodeAtATime(t *testing.T) {
 		t.Fatal(err)
 	}
 	late := t0.Add(48 * time.Hour)
-	start := time.Now()
-	if p, err := db.PurgeVerifications(ctx, late); err != nil || p != (store.Purge{}) {
+	// A sweep that waited for the lock would run into this deadline and
+	// fail instead of returning a zero Purge.
+	wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if p, err := db.PurgeVerifications(wctx, late); err != nil || p != (store.Purge{}) {
 		t.Fatalf("sweep while another node sweeps = %+v, %v; want nothing and no error", p, err)
-	}
-	if d := time.Since(start); d > 5*time.Second {
-		t.Errorf("the skipped sweep took %v: it waited for the lock", d)
 	}
 	if _, err := other.Exec(ctx, `SELECT pg_advisory_unlock(`+lock+`)`); err != nil {
 		t.Fatal(err)
@@ -351,14 +352,13 @@ func TestTimeouts(t *testing.T) {
 		}()
 		db := postgres.New("postgres://glint@" + ln.Addr().String() + "/glint?sslmode=disable")
 		db.ConnectTimeout = 300 * time.Millisecond
-		start := time.Now()
 		err = db.Open(ctx)
 		if err == nil {
 			db.Close()
 			t.Fatal("Open succeeded against a server that never answers")
 		}
-		if d := time.Since(start); d > 5*time.Second {
-			t.Errorf("Open failed after %v, want about the connect timeout: %v", d, err)
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("Open = %v, want the connect timeout's deadline", err)
 		}
 	})
 	t.Run("row lock", func(t *testing.T) {
@@ -382,12 +382,10 @@ func TestTimeouts(t *testing.T) {
 		if _, err := tx.Exec(ctx, `SELECT 1 FROM keys WHERE id = 'k' FOR UPDATE`); err != nil {
 			t.Fatal(err)
 		}
-		start := time.Now()
-		if err := db.SetKeyDisabled(ctx, "k", true); err == nil {
-			t.Fatal("SetKeyDisabled on a locked row: no error")
-		}
-		if d := time.Since(start); d > 5*time.Second {
-			t.Errorf("SetKeyDisabled gave up after %v, want about the lock timeout", d)
+		err = db.SetKeyDisabled(ctx, "k", true)
+		var pgErr *pgconn.PgError
+		if !errors.As(err, &pgErr) || pgErr.Code != "55P03" {
+			t.Fatalf("SetKeyDisabled on a locked row = %v, want lock_not_available (55P03) from the lock timeout", err)
 		}
 	})
 }

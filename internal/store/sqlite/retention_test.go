@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/glint-id/glint/internal/store"
+	"github.com/glint-id/glint/internal/store/sqlite"
 )
 
 // noisyJPEG encodes a w×h image of seeded noise: incompressible enough to
@@ -219,5 +220,116 @@ func BenchmarkPurge(b *testing.B) {
 	p, err := db.PurgeVerifications(ctx, t0.Add(2*time.Hour))
 	if err != nil || p.Records != b.N {
 		b.Fatalf("purged %+v, %v; want %d", p, err, b.N)
+	}
+}
+
+// TestPurgeAfterUpgrade opens a database written by a release before
+// retention (schema version 2) that holds a finished, never-read result:
+// the upgrade must make it purgeable like a new one.
+func TestPurgeAfterUpgrade(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "glint.db")
+	raw := rawDB(t, path)
+	if _, err := raw.Exec(`CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)`); err != nil {
+		t.Fatal(err)
+	}
+	for v, name := range []string{"0001_init.sql", "0002_capture.sql"} {
+		b, err := os.ReadFile(filepath.Join("migrations", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := raw.Exec(string(b)); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if _, err := raw.Exec(`INSERT INTO schema_migrations VALUES (?, ?, '2026-01-01T00:00:00.000000000Z')`, v+1, name); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, q := range []string{
+		`INSERT INTO keys (id, name, secret_hash, concurrency, created_at) VALUES ('k', 'k', x'00', 1, '2026-01-01T00:00:00.000000000Z')`,
+		`INSERT INTO verifications (token, key_id, uuid, color_number, liveness_preferences, language, procedure_type,
+			comparison_type, max_upload_times, life_time_seconds, multi_oriented_detection, fail_when_ref_multiple_faces,
+			return_multifaces_tag, face_occlusion_detection, status, issued_at, expires_at, terminal_at)
+			VALUES ('old', 'k', 'person', 6, 'none', '0', 'raw_flash', '0', 1, 3600, 0, 0, 0, 0, 'OK',
+			'2026-01-01T00:00:00.000000000Z', '2026-01-01T01:00:00.000000000Z', '2026-01-01T00:10:00.500000000Z')`,
+		`INSERT INTO verification_refs (token, idx, model, embedding, crop, box_x0, box_y0, box_x1, box_y1)
+			VALUES ('old', 1, 'm', x'0000803f', x'ffd8ffd9', 0, 0, 1, 1)`,
+	} {
+		if _, err := raw.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	raw.Close()
+
+	db := sqlite.New(path)
+	if err := db.Open(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	end := time.Date(2026, 1, 1, 0, 10, 0, 500000000, time.UTC)
+	if p, err := db.PurgeVerifications(ctx, end.Add(store.MaxResultRetention-time.Nanosecond)); err != nil || p.Records != 0 {
+		t.Fatalf("sweep within the day = %+v, %v", p, err)
+	}
+	if p, err := db.PurgeVerifications(ctx, end.Add(store.MaxResultRetention)); err != nil || p.Records != 1 {
+		t.Fatalf("sweep a day after the end = %+v, %v; want the old record purged", p, err)
+	}
+	if v, err := db.Verification(ctx, "old"); err != nil || len(v.Refs) != 0 || v.UUID != "" {
+		t.Errorf("old record after the purge = %+v, %v", v, err)
+	}
+}
+
+// TestDeleteKeyLeavesNoBiometricBytes is the raw-file search of
+// TestPurgeLeavesNoBiometricBytes after `glint keys delete`, with the
+// database held open by a second handle (a running server) whose own
+// sweep finishes what the deleting process's checkpoint could not.
+func TestDeleteKeyLeavesNoBiometricBytes(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	server := MustOpen(t)
+	defer server.Close()
+	dir := filepath.Dir(server.Path)
+	cli := sqlite.New(server.Path)
+	if err := cli.Open(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Date(2026, 1, 2, 3, 4, 5, 6, time.UTC)
+	crop := noisyJPEG(t, 11, 112, 112)
+	needle := crop[len(crop)/2 : len(crop)/2+64]
+	uuid := "deleted-key-person-uuid"
+	if err := server.CreateKey(ctx, &store.Key{ID: "k", SecretHash: []byte("h"), Concurrency: 1}); err != nil {
+		t.Fatal(err)
+	}
+	v := &store.Verification{Token: "tok", KeyID: "k", UUID: uuid, ColorNumber: 6, LivenessPreferences: "none",
+		Language: "0", ProcedureType: "raw_flash", ComparisonType: "0", MaxUploadTimes: 1, LifeTime: time.Hour,
+		Status: store.StatusNotStarted, IssuedAt: t0, ExpiresAt: t0.Add(time.Hour),
+		Refs: []store.Reference{{Index: 1, Model: "m", Embedding: []float32{1, 2}, Crop: crop}}}
+	if err := server.CreateVerification(ctx, v); err != nil {
+		t.Fatal(err)
+	}
+	found := func() []string {
+		var hits []string
+		for name, b := range dirBytes(t, dir) {
+			if bytes.Contains(b, needle) || bytes.Contains(b, []byte(uuid)) {
+				hits = append(hits, name)
+			}
+		}
+		return hits
+	}
+	if len(found()) == 0 {
+		t.Fatal("the crop is not in the data directory before the deletion")
+	}
+	if err := cli.DeleteKey(ctx, "k"); err != nil {
+		t.Fatal(err)
+	}
+	if err := cli.Close(); err != nil {
+		t.Fatal(err)
+	}
+	// The server's sweep runs its checkpoint even with nothing to purge.
+	if _, err := server.PurgeVerifications(ctx, t0); err != nil {
+		t.Fatal(err)
+	}
+	if hits := found(); len(hits) != 0 {
+		t.Errorf("after deleting the key, its record's bytes are still in %v", hits)
 	}
 }

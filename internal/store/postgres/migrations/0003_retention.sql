@@ -36,3 +36,9 @@ CREATE TRIGGER verifications_purge_after
 CREATE INDEX verifications_purged_at ON verifications (purged_at, purged_at_ns) WHERE purged_at IS NOT NULL;
 CREATE INDEX verifications_purge_after ON verifications (purge_after, purge_after_ns) WHERE purged_at IS NULL;
 CREATE INDEX verifications_read_out ON verifications (fetches) WHERE purged_at IS NULL AND fetches >= 3;
+
+-- Records already finished when this version is applied get their
+-- purge_after too; without it the sweeper would never select them.
+UPDATE verifications
+SET purge_after = terminal_at + make_interval(secs => result_retention_seconds), purge_after_ns = terminal_at_ns
+WHERE terminal_at IS NOT NULL;

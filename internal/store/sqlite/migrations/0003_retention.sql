@@ -33,3 +33,10 @@ END;
 
 CREATE INDEX verifications_purge_after ON verifications (purge_after) WHERE purged_at IS NULL;
 CREATE INDEX verifications_read_out ON verifications (fetches) WHERE purged_at IS NULL AND fetches >= 3;
+
+-- Records that were already finished when this version was applied get
+-- their purge_after too; without it the sweeper would never select them.
+UPDATE verifications
+SET purge_after = strftime('%Y-%m-%dT%H:%M:%S', substr(terminal_at, 1, 19),
+	'+' || result_retention_seconds || ' seconds') || substr(terminal_at, 20)
+WHERE terminal_at IS NOT NULL;
