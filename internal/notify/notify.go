@@ -64,9 +64,18 @@ const (
 	DefaultPollInterval = time.Second
 
 	// DefaultLease hides a claimed notification from other deliverers.
-	// It must outlast a delivery (DefaultTimeout and the store writes),
-	// or a slow attempt could be made twice at once.
-	DefaultLease = time.Minute
+	// It must outlast a slow attempt, or another deliverer could claim
+	// the notification and post it while the first still is. The lease
+	// starts at the time given to the claim, before its round trip, so
+	// an attempt is the claim, the Result read, the POST (DefaultTimeout)
+	// and the record: three store calls, each bounded by the store (a
+	// minute, postgres.DefaultOpTimeout), and 10 s, 3m10s at worst. Five
+	// minutes leaves room for clocks of different nodes a little apart
+	// and for a paused process. The cost is the wait of a notification
+	// whose deliverer died: it is claimed again when the lease runs out.
+	// Should a lease run out all the same, the store refuses the late
+	// record (store.ErrClaimLost).
+	DefaultLease = 5 * time.Minute
 
 	// DefaultParallel bounds the deliveries in flight, so one slow
 	// receiver cannot hold up the others for long, nor many of them
@@ -213,9 +222,11 @@ func (d *Deliverer) DeliverDue(ctx context.Context) (int, error) {
 	return len(ns), nil
 }
 
-// Deliver makes one attempt at a claimed notification and records it.
-// Failures are logged and recorded, not returned: the notification's
-// next due time (or its end) says what happens next.
+// Deliver makes one attempt at a notification claimed by
+// ClaimNotifications and records it. Failures are logged and recorded,
+// not returned: the notification's next due time (or its end) says what
+// happens next. Nothing is posted once the claim's lease (n.NextAttemptAt)
+// is over.
 func (d *Deliverer) Deliver(ctx context.Context, n store.Notification) {
 	log := d.logger().With("token", n.Token, "api_key", n.KeyID, "notification", n.ID)
 	a := store.DeliveryAttempt{
@@ -261,6 +272,13 @@ func (d *Deliverer) Deliver(ctx context.Context, n store.Notification) {
 		return
 	}
 
+	if now := d.now(); !now.Before(n.NextAttemptAt) {
+		// The lease ran out (a stalled store, a paused process): another
+		// deliverer may have claimed the notification and be posting it.
+		// Leave it, unrecorded, to the claims to come.
+		log.Info("notify: lease over before the POST; left to the next claim", "lease_end", n.NextAttemptAt)
+		return
+	}
 	start := time.Now()
 	a.StatusCode, err = d.post(ctx, n, string(secret), body, a.At)
 	a.Duration = time.Since(start)
@@ -315,6 +333,12 @@ func (d *Deliverer) record(ctx context.Context, log *slog.Logger, a store.Delive
 	case errors.Is(err, store.ErrNotFound):
 		// Purged or deleted meanwhile; there is nothing left to retry.
 		log.Info("notify: record gone before the attempt was logged", "delivered", a.Delivered)
+	case errors.Is(err, store.ErrClaimLost):
+		// The lease ran out and another deliverer has the notification:
+		// it recorded this attempt, or finished the notification, first.
+		// Its record stands; this attempt is neither logged nor retried.
+		log.Info("notify: claim lost to another deliverer; attempt not logged",
+			"attempt", a.Attempt, "delivered", a.Delivered)
 	case err != nil && ctx.Err() == nil:
 		log.Error("notify: record delivery", "err", err)
 	}

@@ -1,6 +1,7 @@
 package notify_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -23,6 +24,7 @@ import (
 	"github.com/glint-id/glint/internal/auth"
 	"github.com/glint-id/glint/internal/notify"
 	"github.com/glint-id/glint/internal/store"
+	"github.com/glint-id/glint/internal/store/postgres"
 	"github.com/glint-id/glint/internal/store/sqlite"
 )
 
@@ -599,5 +601,122 @@ func TestSlowReceiverIsRetried(t *testing.T) {
 	e.clk.advance(time.Second)
 	if n := e.deliverDue(); n != 1 {
 		t.Fatalf("retry claimed %d, want 1", n)
+	}
+}
+
+// The default lease outlasts the slowest attempt the bounds allow: the
+// claim, the Result read and the record (each bounded by the store) and
+// the POST.
+func TestDefaultLeaseOutlastsAnAttempt(t *testing.T) {
+	t.Parallel()
+	if worst := 3*postgres.DefaultOpTimeout + notify.DefaultTimeout; notify.DefaultLease <= worst {
+		t.Fatalf("DefaultLease %v does not outlast an attempt of up to %v", notify.DefaultLease, worst)
+	}
+}
+
+// syncBuffer is a log destination safe for concurrent writers.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// A deliverer whose POST outlasts its lease finds, when it records the
+// failure, that another deliverer claimed, delivered and finished the
+// notification meanwhile: it logs that at info level and leaves the
+// other's record alone, the notification finished.
+func TestClaimLostToAnotherDeliverer(t *testing.T) {
+	t.Parallel()
+	var (
+		e     *env
+		other *notify.Deliverer
+		again = make(chan int, 1)
+	)
+	rc := newReceiver(t, func(n int, w http.ResponseWriter, r *http.Request) {
+		if n != 1 {
+			return // the other deliverer's POST: 200
+		}
+		// The first POST hangs past its lease, and meanwhile the other
+		// deliverer claims the notification and delivers it.
+		e.clk.advance(notify.DefaultLease)
+		claimed, err := other.DeliverDue(ctx)
+		if err != nil {
+			t.Error(err)
+		}
+		again <- claimed
+		w.WriteHeader(http.StatusServiceUnavailable)
+	})
+	e = newEnv(t, rc.URL, 0)
+	var logs syncBuffer
+	e.d.Logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	o := *e.d
+	o.Logger = slog.New(slog.DiscardHandler)
+	other = &o
+	e.finished(token)
+
+	if n := e.deliverDue(); n != 1 {
+		t.Fatalf("claimed %d, want 1", n)
+	}
+	select {
+	case n := <-again:
+		if n != 1 {
+			t.Fatalf("the other deliverer claimed %d after the lease, want 1", n)
+		}
+	default:
+		t.Fatal("the first POST did not reach the receiver")
+	}
+	if rc.count() != 2 {
+		t.Fatalf("the receiver got %d POSTs, want 2", rc.count())
+	}
+	log := e.log(token)
+	if len(log) != 1 || !log[0].Delivered || log[0].Attempt != 1 {
+		t.Fatalf("delivery log %+v, want only the other deliverer's delivery", log)
+	}
+	lost := regexp.MustCompile(`(?m)^.*claim lost.*$`).FindString(logs.String())
+	if !strings.Contains(lost, "level=INFO") || strings.Contains(logs.String(), "level=ERROR") {
+		t.Fatalf("the first deliverer's log, want the lost claim at INFO and no error:\n%s", logs.String())
+	}
+	// Finished: the failure did not schedule a retry.
+	e.clk.advance(time.Hour)
+	if n := e.deliverDue(); n != 0 {
+		t.Fatalf("claimed %d after the delivery, want 0", n)
+	}
+	if rc.count() != 2 {
+		t.Fatalf("the receiver got %d POSTs, want 2", rc.count())
+	}
+}
+
+// A deliverer that reaches the POST after its lease ran out sends
+// nothing and records nothing: the notification is another claim's.
+func TestNoPostAfterTheLease(t *testing.T) {
+	t.Parallel()
+	rc := newReceiver(t, nil)
+	e := newEnv(t, rc.URL, 0)
+	e.finished(token)
+	ns, err := e.db.ClaimNotifications(ctx, e.clk.Now(), time.Minute, 10)
+	if err != nil || len(ns) != 1 {
+		t.Fatalf("claim = %v, %v", ns, err)
+	}
+	e.clk.advance(time.Minute)
+	e.d.Deliver(ctx, ns[0])
+	if rc.count() != 0 || len(e.log(token)) != 0 {
+		t.Fatalf("after the lease: %d POSTs, log %+v; want none", rc.count(), e.log(token))
+	}
+	if n := e.deliverDue(); n != 1 || rc.count() != 1 {
+		t.Fatalf("the next claim: %d claimed, %d POSTs; want 1 and 1", n, rc.count())
+	}
+	if log := e.log(token); len(log) != 1 || !log[0].Delivered {
+		t.Fatalf("delivery log %+v", log)
 	}
 }

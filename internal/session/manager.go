@@ -160,8 +160,8 @@ type Config struct {
 type Manager struct {
 	cfg Config
 
-	// claimMu serialises claims (see claim).
-	claimMu sync.Mutex
+	// claimLocks serialises the claims of each token (see claim).
+	claimLocks tokenLocks
 
 	mu     sync.Mutex
 	live   map[string]*Session

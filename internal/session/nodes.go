@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/glint-id/glint/internal/liveness"
@@ -32,17 +33,58 @@ import (
 
 // claim makes s the owner of its token's capture, in the store for every
 // node and in the live map for this one, and returns the local session it
-// supersedes, if any. Claims in one process are serialised so that the
-// store's latest claim and the live map name the same connection: two
-// hellos racing here must not end with one newest in the store and the
-// other in the map, each superseding the other.
+// supersedes, if any. A token's claims in one process are serialised so
+// that the store's latest claim and the live map name the same
+// connection: two hellos racing here must not end with one newest in the
+// store and the other in the map, each superseding the other. Claims of
+// different tokens share nothing, so they are not serialised: the lock is
+// held across a store round trip, and a stalled database must hold up
+// only the hellos of the token waiting on it, not every hello on the node.
 func (m *Manager) claim(ctx context.Context, token string, s *Session) (*Session, error) {
-	m.claimMu.Lock()
-	defer m.claimMu.Unlock()
+	unlock := m.claimLocks.lock(token)
+	defer unlock()
 	if err := m.cfg.Store.ClaimCapture(ctx, token, s.owner); err != nil {
 		return nil, fmt.Errorf("session: claim capture: %w", err)
 	}
 	return m.register(token, s), nil
+}
+
+// tokenLocks is a mutex per token, for the tokens being locked or waited
+// for: an entry lives while someone holds or waits for it, so the map
+// stays as small as the claims in flight. The zero value is ready to use.
+type tokenLocks struct {
+	mu sync.Mutex
+	m  map[string]*tokenLock
+}
+
+type tokenLock struct {
+	mu   sync.Mutex
+	refs int // holders and waiters; guarded by tokenLocks.mu
+}
+
+// lock locks token's mutex and returns its unlock, to call once.
+func (l *tokenLocks) lock(token string) (unlock func()) {
+	l.mu.Lock()
+	if l.m == nil {
+		l.m = map[string]*tokenLock{}
+	}
+	e := l.m[token]
+	if e == nil {
+		e = &tokenLock{}
+		l.m[token] = e
+	}
+	e.refs++
+	l.mu.Unlock()
+
+	e.mu.Lock()
+	return func() {
+		e.mu.Unlock()
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		if e.refs--; e.refs == 0 {
+			delete(l.m, token)
+		}
+	}
 }
 
 // ownerCheckTimeout bounds one background ownership check, so that a

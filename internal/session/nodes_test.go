@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"reflect"
+	"sync"
 	"testing"
 	"time"
 
@@ -245,5 +246,97 @@ func TestChallengeRecord(t *testing.T) {
 		if _, err := decodeChallenge([]byte(b)); err == nil {
 			t.Errorf("%s: decoded", name)
 		}
+	}
+}
+
+// stallClaim is a store whose ClaimCapture of one token waits until
+// release is closed: a database stalled on that claim.
+type stallClaim struct {
+	*sqlite.DB
+	token   string // set before any hello
+	entered chan struct{}
+	release chan struct{}
+}
+
+func (s *stallClaim) ClaimCapture(ctx context.Context, token, owner string) error {
+	if token == s.token {
+		s.entered <- struct{}{}
+		select {
+		case <-s.release:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return s.DB.ClaimCapture(ctx, token, owner)
+}
+
+// A claim stuck in the store holds up hellos for its own token only.
+func TestStuckClaimDelaysOnlyItsToken(t *testing.T) {
+	st := &stallClaim{entered: make(chan struct{}, 1), release: make(chan struct{})}
+	h := newHarness(t, func(c *Config) {
+		st.DB = c.Store.(*sqlite.DB)
+		c.Store = st
+	})
+	release := sync.OnceFunc(func() { close(st.release) })
+	t.Cleanup(release) // before the harness's cleanup, which waits for the sessions
+	stuck, free := h.token(3), h.token(3)
+	st.token = stuck
+
+	a := h.connect("")
+	a.send(&Hello{Token: stuck, SDKVersion: "test", Screen: Screen{W: 390, H: 844, DPR: 3}})
+	select {
+	case <-st.entered:
+	case <-time.After(20 * time.Second):
+		t.Fatal("the claim of the stuck token did not reach the store")
+	}
+	b := h.connect("")
+	b.hello(free) // fails the test if it waits for a's claim
+	if msgs := b.next(); b.closeCode() != 0 || len(msgs) == 0 {
+		t.Fatalf("hello for another token: close %d, messages %+v", b.closeCode(), msgs)
+	} else if _, ok := msgs[0].m.(*ConfigMessage); !ok {
+		t.Fatalf("hello for another token answered %+v, want its config", msgs[0].m)
+	}
+	if got := len(a.all()); got != 0 {
+		t.Fatalf("the stuck hello was answered (%d messages) before its claim returned", got)
+	}
+
+	release()
+	a.sync()
+	if msgs := a.next(); a.closeCode() != 0 || len(msgs) == 0 {
+		t.Fatalf("stuck hello after the store answered: close %d, messages %+v", a.closeCode(), msgs)
+	} else if _, ok := msgs[0].m.(*ConfigMessage); !ok {
+		t.Fatalf("stuck hello answered %+v, want its config", msgs[0].m)
+	}
+	if n := h.m.Live(); n != 2 {
+		t.Fatalf("%d live sessions, want 2", n)
+	}
+}
+
+// tokenLocks excludes within a token and forgets a token once nobody
+// holds or waits for it.
+func TestTokenLocks(t *testing.T) {
+	var l tokenLocks
+	unlockX := l.lock("x")
+	unlockY := l.lock("y") // another token: not held up by x
+	got := make(chan func())
+	go func() { got <- l.lock("x") }()
+	select {
+	case <-got:
+		t.Fatal("x locked twice at once")
+	case <-time.After(20 * time.Millisecond):
+	}
+	unlockX()
+	var unlockX2 func()
+	select {
+	case unlockX2 = <-got:
+	case <-time.After(20 * time.Second):
+		t.Fatal("the waiter did not get x once it was unlocked")
+	}
+	unlockY()
+	unlockX2()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(l.m) != 0 {
+		t.Fatalf("%d tokens left in the map after every unlock", len(l.m))
 	}
 }

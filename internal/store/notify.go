@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"time"
 )
 
@@ -49,6 +50,20 @@ type DeliveryAttempt struct {
 	Delivered bool
 }
 
+// ErrClaimLost is RecordDelivery's answer when the caller's claim has
+// been overtaken: the notification still exists but is finished, or its
+// Attempts is no longer a.Attempt-1 because another claimer's attempt was
+// recorded since the claim (the caller's lease ran out). The other
+// claimer's record stands; nothing was written.
+//
+// The attempt number is the fence: each number is recorded at most once
+// per notification, in order, and a finished notification is never
+// reopened, so a late record can neither resend what another claimer
+// delivered nor log an attempt twice. Only when a claimer's lease runs
+// out before it records anything does the next claimer hold the same
+// number; then the first of the two to record wins.
+var ErrClaimLost = errors.New("store: notification claim lost")
+
 // NotificationStore queues notifications and keeps their delivery log.
 // Several processes may deliver from one store: a claim hides a
 // notification from other claimers for a lease.
@@ -59,11 +74,16 @@ type NotificationStore interface {
 	// that no concurrent caller gets it until the lease runs out.
 	ClaimNotifications(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]Notification, error)
 
-	// RecordDelivery appends a to the delivery log and updates the
-	// notification a.NotificationID: Attempts becomes a.Attempt; a zero
-	// next finishes it (delivered, or given up), otherwise the next
-	// attempt is due at next. Returns ErrNotFound, and logs nothing, if
-	// the notification is gone (its verification was purged or deleted).
+	// RecordDelivery records the attempt a, made under a claim of the
+	// notification a.NotificationID whose Attempts was a.Attempt-1. If
+	// the notification is not finished and its Attempts is still
+	// a.Attempt-1, it appends a to the delivery log and updates the
+	// notification, in one transaction: Attempts becomes a.Attempt; a
+	// zero next finishes it (delivered, or given up), otherwise the next
+	// attempt is due at next. Otherwise it changes and logs nothing and
+	// returns ErrNotFound if the notification is gone (its verification
+	// was purged or deleted), or ErrClaimLost if it is finished or
+	// another attempt has been recorded since the claim.
 	RecordDelivery(ctx context.Context, a DeliveryAttempt, next time.Time) error
 
 	// Deliveries returns the delivery log of keyID, limited to token when

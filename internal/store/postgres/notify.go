@@ -69,7 +69,13 @@ func (db *DB) ClaimNotifications(ctx context.Context, now time.Time, lease time.
 	return ns, nil
 }
 
-// RecordDelivery implements store.NotificationStore.
+// RecordDelivery implements store.NotificationStore. The update's
+// condition is the claim's fence (store.ErrClaimLost): it matches only an
+// unfinished row whose attempts are still the claimed count, so a claimer
+// whose lease ran out cannot reopen or overwrite another's record. Two
+// concurrent records of one attempt queue on the row lock, and READ
+// COMMITTED re-checks the condition against the winner's row, so the
+// second matches nothing. The log row is inserted only when it matched.
 func (db *DB) RecordDelivery(ctx context.Context, a store.DeliveryAttempt, next time.Time) error {
 	ctx, cancel := db.bound(ctx)
 	defer cancel()
@@ -80,13 +86,14 @@ func (db *DB) RecordDelivery(ctx context.Context, a store.DeliveryAttempt, next 
 	atUS, atNS := splitTime(at)
 	// A zero next finishes the notification at the attempt's time; its
 	// next_attempt_at then keeps its value (nothing claims a finished row).
-	update, args := `UPDATE notifications SET attempts = $1, finished_at = $2, finished_at_ns = $3 WHERE id = $4`,
-		[]any{a.Attempt, atUS, atNS, a.NotificationID}
+	// Otherwise finished_at stays NULL, as the condition requires it to be.
+	const claimed = ` WHERE id = $4 AND finished_at IS NULL AND attempts = $5`
+	update, args := `UPDATE notifications SET attempts = $1, finished_at = $2, finished_at_ns = $3`+claimed,
+		[]any{a.Attempt, atUS, atNS, a.NotificationID, a.Attempt - 1}
 	if !next.IsZero() {
 		nextUS, nextNS := splitTime(next)
-		update, args = `UPDATE notifications SET attempts = $1, next_attempt_at = $2, next_attempt_at_ns = $3,
-			finished_at = NULL, finished_at_ns = 0 WHERE id = $4`,
-			[]any{a.Attempt, nextUS, nextNS, a.NotificationID}
+		update, args = `UPDATE notifications SET attempts = $1, next_attempt_at = $2, next_attempt_at_ns = $3`+claimed,
+			[]any{a.Attempt, nextUS, nextNS, a.NotificationID, a.Attempt - 1}
 	}
 	return db.inTx(ctx, func(tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, update, args...)
@@ -94,6 +101,17 @@ func (db *DB) RecordDelivery(ctx context.Context, a store.DeliveryAttempt, next 
 			return fmt.Errorf("postgres: record delivery: %w", err)
 		}
 		if tag.RowsAffected() == 0 {
+			// Gone, or overtaken. Rows are deleted (purge, key deletion)
+			// but never brought back, so a row seen here existed when the
+			// update missed it.
+			var exists bool
+			if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM notifications WHERE id = $1)`,
+				a.NotificationID).Scan(&exists); err != nil {
+				return fmt.Errorf("postgres: record delivery: %w", err)
+			}
+			if exists {
+				return fmt.Errorf("notification %d, attempt %d: %w", a.NotificationID, a.Attempt, store.ErrClaimLost)
+			}
 			return fmt.Errorf("notification %d: %w", a.NotificationID, store.ErrNotFound)
 		}
 		_, err = tx.Exec(ctx, `INSERT INTO notification_deliveries

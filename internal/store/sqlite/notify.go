@@ -77,7 +77,11 @@ func (db *DB) ClaimNotifications(ctx context.Context, now time.Time, lease time.
 	return ns, nil
 }
 
-// RecordDelivery implements store.NotificationStore.
+// RecordDelivery implements store.NotificationStore. The update's
+// condition is the claim's fence (store.ErrClaimLost): it matches only an
+// unfinished row whose attempts are still the claimed count, so a claimer
+// whose lease ran out cannot reopen or overwrite another's record; the
+// log row is inserted only when it matched.
 func (db *DB) RecordDelivery(ctx context.Context, a store.DeliveryAttempt, next time.Time) error {
 	at := a.At
 	if at.IsZero() {
@@ -94,13 +98,24 @@ func (db *DB) RecordDelivery(ctx context.Context, a store.DeliveryAttempt, next 
 	return db.inTx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE notifications
 			SET attempts = ?, next_attempt_at = COALESCE(?, next_attempt_at), finished_at = ?
-			WHERE id = ?`, a.Attempt, nextAt, finished, a.NotificationID)
+			WHERE id = ? AND finished_at IS NULL AND attempts = ?`,
+			a.Attempt, nextAt, finished, a.NotificationID, a.Attempt-1)
 		if err != nil {
 			return fmt.Errorf("sqlite: record delivery: %w", err)
 		}
 		if n, err := res.RowsAffected(); err != nil {
 			return fmt.Errorf("sqlite: record delivery: %w", err)
 		} else if n == 0 {
+			// Gone, or overtaken: the transaction holds the write lock,
+			// so the row cannot change between the two statements.
+			var exists bool
+			if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM notifications WHERE id = ?)`,
+				a.NotificationID).Scan(&exists); err != nil {
+				return fmt.Errorf("sqlite: record delivery: %w", err)
+			}
+			if exists {
+				return fmt.Errorf("notification %d, attempt %d: %w", a.NotificationID, a.Attempt, store.ErrClaimLost)
+			}
 			return fmt.Errorf("notification %d: %w", a.NotificationID, store.ErrNotFound)
 		}
 		_, err = tx.ExecContext(ctx, `INSERT INTO notification_deliveries

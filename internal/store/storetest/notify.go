@@ -490,3 +490,148 @@ func testNotifyDeliveries(t *testing.T, s store.Store) {
 		}
 	}
 }
+
+// A claim whose lease ran out is lost to the next claimer: the first
+// claimer's late RecordDelivery changes and logs nothing (ErrClaimLost),
+// so it can neither reopen what the second delivered nor record its
+// attempt over the second's. A repeated record of an attempt already
+// recorded is refused the same way.
+func testNotifyClaimLost(t *testing.T, s store.Store) {
+	notifyKey(t, s, "k")
+	createFor(t, s, "tok", "k")
+	at := t0.Add(time.Minute)
+	finish(t, s, "tok", store.StatusOK, at)
+	const lease = time.Minute
+	claim := func(now time.Time) []store.Notification {
+		t.Helper()
+		ns, err := s.ClaimNotifications(ctx, now, lease, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ns
+	}
+	first := claim(at)
+	if len(first) != 1 {
+		t.Fatalf("first claim returned %d notifications, want 1", len(first))
+	}
+	if ns := claim(at.Add(lease - time.Nanosecond)); len(ns) != 0 {
+		t.Fatalf("claimed again within the lease: %+v", ns)
+	}
+	second := claim(at.Add(lease))
+	if len(second) != 1 || second[0].ID != first[0].ID || second[0].Attempts != 0 {
+		t.Fatalf("claim after the lease = %+v, want notification %d with no attempt recorded", second, first[0].ID)
+	}
+	attempt := func(n store.Notification, at time.Time) store.DeliveryAttempt {
+		return store.DeliveryAttempt{NotificationID: n.ID, Token: n.Token, KeyID: n.KeyID, URL: n.URL,
+			Attempt: n.Attempts + 1, At: at}
+	}
+	delivered := attempt(second[0], at.Add(lease+time.Second))
+	delivered.StatusCode, delivered.Delivered = 204, true
+	if err := s.RecordDelivery(ctx, delivered, time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+
+	// The first claimer's POST failed, slowly; it would retry in a minute.
+	late := attempt(first[0], at.Add(lease+2*time.Second))
+	late.StatusCode, late.Error = 503, "HTTP 503 Service Unavailable"
+	err := s.RecordDelivery(ctx, late, late.At.Add(time.Minute))
+	if !errors.Is(err, store.ErrClaimLost) || errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("late RecordDelivery of a finished notification = %v, want ErrClaimLost", err)
+	}
+	// Nor may it finish it a second time, or with a later number.
+	late.StatusCode, late.Error, late.Delivered = 200, "", true
+	if err := s.RecordDelivery(ctx, late, time.Time{}); !errors.Is(err, store.ErrClaimLost) {
+		t.Fatalf("late delivered RecordDelivery = %v, want ErrClaimLost", err)
+	}
+	late.Attempt = 2
+	if err := s.RecordDelivery(ctx, late, time.Time{}); !errors.Is(err, store.ErrClaimLost) {
+		t.Fatalf("RecordDelivery of attempt 2 of a finished notification = %v, want ErrClaimLost", err)
+	}
+	if got := claimTokens(t, s, at.Add(48*time.Hour)); len(got) != 0 {
+		t.Fatalf("a late record reopened the notification: claimed %v", sortedTokens(got))
+	}
+	log, err := s.Deliveries(ctx, "k", "tok")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(log) != 1 || !log[0].Delivered || log[0].Attempt != 1 || !log[0].At.Equal(delivered.At) {
+		t.Fatalf("delivery log %+v, want only the second claimer's row", log)
+	}
+
+	// An unfinished notification: once attempt 1 is recorded, a repeat
+	// of attempt 1 (a claimer overtaken before it recorded anything) is
+	// refused, and the recorded schedule stands.
+	createFor(t, s, "tok2", "k")
+	finish(t, s, "tok2", store.StatusOK, at)
+	n := claimTokens(t, s, at.Add(72*time.Hour))["tok2"]
+	fail := attempt(n, at.Add(72*time.Hour+time.Second))
+	fail.StatusCode, fail.Error = 500, "HTTP 500 Internal Server Error"
+	next := fail.At.Add(10 * time.Minute)
+	if err := s.RecordDelivery(ctx, fail, next); err != nil {
+		t.Fatal(err)
+	}
+	dup := fail
+	dup.At = fail.At.Add(time.Second)
+	for _, later := range []time.Time{next.Add(time.Hour), {}} {
+		if err := s.RecordDelivery(ctx, dup, later); !errors.Is(err, store.ErrClaimLost) {
+			t.Fatalf("repeated attempt 1 (next %v) = %v, want ErrClaimLost", later, err)
+		}
+	}
+	skip := fail
+	skip.Attempt = 3
+	if err := s.RecordDelivery(ctx, skip, next.Add(time.Hour)); !errors.Is(err, store.ErrClaimLost) {
+		t.Fatalf("attempt 3 after attempt 1 = %v, want ErrClaimLost", err)
+	}
+	if got := claimTokens(t, s, next.Add(-time.Nanosecond)); len(got) != 0 {
+		t.Fatalf("claimed before the recorded next attempt: %v", sortedTokens(got))
+	}
+	again := claimTokens(t, s, next)["tok2"]
+	if again.ID != n.ID || again.Attempts != 1 {
+		t.Fatalf("after the refused records: %+v, want ID %d with 1 attempt", again, n.ID)
+	}
+	if log, err := s.Deliveries(ctx, "k", "tok2"); err != nil || len(log) != 1 || !log[0].At.Equal(fail.At) {
+		t.Fatalf("delivery log of tok2 = %+v, %v; want only the first record", log, err)
+	}
+	// The next claimer's attempt 2 is recorded.
+	ok := attempt(again, next.Add(time.Second))
+	ok.StatusCode, ok.Delivered = 200, true
+	if err := s.RecordDelivery(ctx, ok, time.Time{}); err != nil {
+		t.Fatalf("attempt 2 = %v", err)
+	}
+
+	// Claimers racing to record one attempt: exactly one wins.
+	createFor(t, s, "tok3", "k")
+	finish(t, s, "tok3", store.StatusOK, at)
+	n3 := claimTokens(t, s, at.Add(96*time.Hour))["tok3"]
+	const racers = 8
+	var (
+		wg         sync.WaitGroup
+		mu         sync.Mutex
+		won, lost  int
+		unexpected []error
+	)
+	for i := range racers {
+		wg.Go(func() {
+			a := attempt(n3, at.Add(96*time.Hour+time.Duration(i+1)*time.Second))
+			a.StatusCode, a.Error = 502, fmt.Sprintf("racer %d", i)
+			err := s.RecordDelivery(ctx, a, a.At.Add(time.Hour))
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case err == nil:
+				won++
+			case errors.Is(err, store.ErrClaimLost):
+				lost++
+			default:
+				unexpected = append(unexpected, err)
+			}
+		})
+	}
+	wg.Wait()
+	if won != 1 || lost != racers-1 || len(unexpected) > 0 {
+		t.Fatalf("%d racers recorded attempt 1, %d lost their claim, errors %v; want 1, %d, none", won, lost, unexpected, racers-1)
+	}
+	if log, err := s.Deliveries(ctx, "k", "tok3"); err != nil || len(log) != 1 {
+		t.Fatalf("delivery log of tok3 = %+v, %v; want the winner's row only", log, err)
+	}
+}

@@ -82,6 +82,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"NotifyFollowsKey", testNotifyFollowsKey},
 		{"NotifyClaimLease", testNotifyClaimLease},
 		{"NotifyRecordDelivery", testNotifyRecordDelivery},
+		{"NotifyClaimLost", testNotifyClaimLost},
 		{"NotifyGone", testNotifyGone},
 		{"NotifyDeliveries", testNotifyDeliveries},
 	} {
