@@ -63,7 +63,7 @@ func (c *KeysListCommand) Run(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	usage, err := d.db.Usage(ctx, "")
+	usage, err := d.db.Usage(ctx, "", time.Time{}, time.Time{})
 	if err != nil {
 		return err
 	}

@@ -4,9 +4,7 @@ import (
 	"context"
 	"encoding/csv"
 	"fmt"
-	"slices"
 	"strconv"
-	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -79,30 +77,10 @@ func (c *usageCommand) Run(ctx context.Context, args []string) error {
 		return w.Error()
 	}
 
-	type row struct {
-		key, endpoint, outcome string
-		billed                 bool
-	}
-	counts := map[row]int64{}
-	billed := map[string]int64{}
-	err = d.db.UsageEvents(ctx, *key, lo, hi, func(e store.UsageEvent) error {
-		counts[row{e.KeyID, e.Endpoint, e.Outcome, e.Billed}]++
-		if e.Billed {
-			billed[e.KeyID]++
-		}
-		return nil
-	})
+	counts, err := d.db.Usage(ctx, *key, lo, hi)
 	if err != nil {
 		return err
 	}
-	rows := make([]row, 0, len(counts))
-	for r := range counts {
-		rows = append(rows, r)
-	}
-	slices.SortFunc(rows, func(a, b row) int {
-		return strings.Compare(a.key+"\x00"+a.endpoint+"\x00"+a.outcome+"\x00"+strconv.FormatBool(a.billed),
-			b.key+"\x00"+b.endpoint+"\x00"+b.outcome+"\x00"+strconv.FormatBool(b.billed))
-	})
 	period := "beginning"
 	if !lo.IsZero() {
 		period = lo.UTC().Format(time.RFC3339)
@@ -110,17 +88,22 @@ func (c *usageCommand) Run(ctx context.Context, args []string) error {
 	fmt.Fprintf(c.Stdout, "Usage from %s to %s (end excluded)\n\n", period, hi.UTC().Format(time.RFC3339))
 	tw := tabwriter.NewWriter(c.Stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "API_KEY\tENDPOINT\tOUTCOME\tBILLED\tCOUNT")
-	for _, r := range rows {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\n", r.key, r.endpoint, r.outcome, yesNo(r.billed), counts[r])
+	// Counts come ordered by key, so each key's billable total is printed
+	// in key order too.
+	var keys []string
+	billed := map[string]int64{}
+	for _, u := range counts {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\n", u.KeyID, u.Endpoint, u.Outcome, yesNo(u.Billed), u.Count)
+		if u.Billed {
+			if _, seen := billed[u.KeyID]; !seen {
+				keys = append(keys, u.KeyID)
+			}
+			billed[u.KeyID] += u.Count
+		}
 	}
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	keys := make([]string, 0, len(billed))
-	for k := range billed {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
 	fmt.Fprintln(c.Stdout)
 	if len(keys) == 0 {
 		fmt.Fprintln(c.Stdout, "Billable verifications: 0")

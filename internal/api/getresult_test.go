@@ -609,7 +609,7 @@ func TestGetResultConcurrencyLimit(t *testing.T) {
 
 func resultUsage(t *testing.T, e *env, key, outcome string) int64 {
 	t.Helper()
-	counts, err := e.db.Usage(context.Background(), key)
+	counts, err := e.db.Usage(context.Background(), key, time.Time{}, time.Time{})
 	if err != nil {
 		t.Fatal(err)
 	}

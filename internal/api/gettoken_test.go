@@ -519,7 +519,7 @@ func TestPanicIsInternalError(t *testing.T) {
 
 func usageCount(t *testing.T, e *env, key, outcome string) int64 {
 	t.Helper()
-	counts, err := e.db.Usage(context.Background(), key)
+	counts, err := e.db.Usage(context.Background(), key, time.Time{}, time.Time{})
 	if err != nil {
 		t.Fatal(err)
 	}

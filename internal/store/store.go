@@ -232,8 +232,9 @@ type Store interface {
 	RecordUsage(ctx context.Context, e UsageEvent) error
 
 	// Usage returns ledger totals for one key, or for all keys when keyID
-	// is empty, ordered by key, endpoint, outcome and billing flag.
-	Usage(ctx context.Context, keyID string) ([]UsageCount, error)
+	// is empty, of the rows with from ≤ At < to (a zero from or to leaves
+	// that side open), ordered by key, endpoint, outcome and billing flag.
+	Usage(ctx context.Context, keyID string, from, to time.Time) ([]UsageCount, error)
 
 	// UsageEvents calls fn for each ledger row of keyID (every key when
 	// empty) with from ≤ At < to, ordered by At then insertion, and stops

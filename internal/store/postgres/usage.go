@@ -26,14 +26,22 @@ func (db *DB) RecordUsage(ctx context.Context, e store.UsageEvent) error {
 	return nil
 }
 
+// usageRange is the condition from ≤ at < to on parameters $2–$5 (from
+// and its nanoseconds, to and its), a NULL time leaving its side open.
+const usageRange = `
+	AND ($2::timestamptz IS NULL OR (at, at_ns) >= ($2, $3))
+	AND ($4::timestamptz IS NULL OR (at, at_ns) < ($4, $5))`
+
 // Usage implements store.Store.
-func (db *DB) Usage(ctx context.Context, keyID string) ([]store.UsageCount, error) {
+func (db *DB) Usage(ctx context.Context, keyID string, from, to time.Time) ([]store.UsageCount, error) {
 	ctx, cancel := db.bound(ctx)
 	defer cancel()
+	lo, loNS := nullTime(from)
+	hi, hiNS := nullTime(to)
 	rows, err := db.pool.Query(ctx, `SELECT key_id, endpoint, outcome, billed, COUNT(*) FROM usage
-		WHERE $1 = '' OR key_id = $1
+		WHERE ($1 = '' OR key_id = $1)`+usageRange+`
 		GROUP BY key_id, endpoint, outcome, billed
-		ORDER BY key_id, endpoint, outcome, billed`, keyID)
+		ORDER BY key_id, endpoint, outcome, billed`, keyID, lo, loNS, hi, hiNS)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: usage: %w", err)
 	}
@@ -60,9 +68,7 @@ func (db *DB) UsageEvents(ctx context.Context, keyID string, from, to time.Time,
 			return fmt.Errorf("postgres: usage events: %w", err)
 		}
 		rows, err := tx.Query(ctx, `SELECT key_id, endpoint, outcome, billed, request_id, at, at_ns FROM usage
-			WHERE ($1 = '' OR key_id = $1)
-				AND ($2::timestamptz IS NULL OR (at, at_ns) >= ($2, $3))
-				AND ($4::timestamptz IS NULL OR (at, at_ns) < ($4, $5))
+			WHERE ($1 = '' OR key_id = $1)`+usageRange+`
 			ORDER BY at, at_ns, id`, keyID, lo, loNS, hi, hiNS)
 		if err != nil {
 			return fmt.Errorf("postgres: usage events: %w", err)

@@ -23,11 +23,12 @@ func (db *DB) RecordUsage(ctx context.Context, e store.UsageEvent) error {
 }
 
 // Usage implements store.Store.
-func (db *DB) Usage(ctx context.Context, keyID string) ([]store.UsageCount, error) {
+func (db *DB) Usage(ctx context.Context, keyID string, from, to time.Time) ([]store.UsageCount, error) {
+	lo, hi := usageRange(from, to)
 	rows, err := db.db.QueryContext(ctx, `SELECT key_id, endpoint, outcome, billed, COUNT(*) FROM usage
-		WHERE ? = '' OR key_id = ?
+		WHERE (? = '' OR key_id = ?) AND at >= ? AND at < ?
 		GROUP BY key_id, endpoint, outcome, billed
-		ORDER BY key_id, endpoint, outcome, billed`, keyID, keyID)
+		ORDER BY key_id, endpoint, outcome, billed`, keyID, keyID, lo, hi)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: usage: %w", err)
 	}
@@ -52,13 +53,7 @@ func (db *DB) Usage(ctx context.Context, keyID string) ([]store.UsageCount, erro
 
 // UsageEvents implements store.Store.
 func (db *DB) UsageEvents(ctx context.Context, keyID string, from, to time.Time, fn func(store.UsageEvent) error) error {
-	lo, hi := "", "9999"
-	if !from.IsZero() {
-		lo = formatTime(from)
-	}
-	if !to.IsZero() {
-		hi = formatTime(to)
-	}
+	lo, hi := usageRange(from, to)
 	rows, err := db.db.QueryContext(ctx, `SELECT key_id, endpoint, outcome, billed, request_id, at FROM usage
 		WHERE (? = '' OR key_id = ?) AND at >= ? AND at < ?
 		ORDER BY at, id`, keyID, keyID, lo, hi)
@@ -87,4 +82,17 @@ func (db *DB) UsageEvents(ctx context.Context, keyID string, from, to time.Time,
 		return fmt.Errorf("sqlite: usage events: %w", err)
 	}
 	return nil
+}
+
+// usageRange gives the stored-time bounds of [from, to), a zero time
+// leaving its side open: "" is before every stored time, "9999" after.
+func usageRange(from, to time.Time) (lo, hi string) {
+	lo, hi = "", "9999"
+	if !from.IsZero() {
+		lo = formatTime(from)
+	}
+	if !to.IsZero() {
+		hi = formatTime(to)
+	}
+	return lo, hi
 }

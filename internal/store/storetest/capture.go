@@ -384,7 +384,7 @@ func testBilling(t *testing.T, s store.Store) {
 	if err := s.FinishVerification(ctx, "ok-no-verify", &store.Outcome{Status: store.StatusOK}); err != nil {
 		t.Fatal(err)
 	}
-	counts, err := s.Usage(ctx, "k")
+	counts, err := s.Usage(ctx, "k", time.Time{}, time.Time{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -117,7 +117,7 @@ func testPurge(t *testing.T, s store.Store) {
 	if err := s.RecordUsage(ctx, store.UsageEvent{KeyID: "short", Endpoint: "get_token", Outcome: "OK", RequestID: "r"}); err != nil {
 		t.Fatal(err)
 	}
-	before, err := s.Usage(ctx, "")
+	before, err := s.Usage(ctx, "", time.Time{}, time.Time{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -164,7 +164,7 @@ func testPurge(t *testing.T, s store.Store) {
 	if _, err := s.ReadResult(ctx, "readout", "long", sweep); !errors.Is(err, store.ErrResultGone) {
 		t.Errorf("read of a purged result: %v, want ErrResultGone", err)
 	}
-	after, err := s.Usage(ctx, "")
+	after, err := s.Usage(ctx, "", time.Time{}, time.Time{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -231,10 +231,21 @@ func testUsageEvents(t *testing.T, s store.Store) {
 			t.Errorf("UsageEvents(%q, %v, %v) = %s, want %s", tc.key, tc.from, tc.to, got, tc.want)
 		}
 	}
+	// Usage totals the same range.
+	counts, err := s.Usage(ctx, "a", t0.Add(time.Hour), t0.Add(2*time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := fmt.Sprint(counts); got != "[{a get_result RESULT_NOT_FOUND false 1} {a get_token BAD_ARGUMENTS false 1}]" {
+		t.Errorf("Usage(a, [t0+1h, t0+2h)) = %s", got)
+	}
+	if counts, err := s.Usage(ctx, "", time.Time{}, t0.Add(time.Nanosecond)); err != nil || fmt.Sprint(counts) != "[{a verification OK true 1}]" {
+		t.Errorf("Usage(all, [-, t0]) = %v, %v", counts, err)
+	}
 	var first store.UsageEvent
 	stop := errors.New("stop")
 	n := 0
-	err := s.UsageEvents(ctx, "a", time.Time{}, time.Time{}, func(e store.UsageEvent) error {
+	err = s.UsageEvents(ctx, "a", time.Time{}, time.Time{}, func(e store.UsageEvent) error {
 		n++
 		first = e
 		return stop

@@ -436,7 +436,7 @@ func testDeleteKeyCascades(t *testing.T, s store.Store) {
 	if _, err := s.Verification(ctx, "t-other"); err != nil {
 		t.Errorf("other key's verification: %v", err)
 	}
-	if u, err := s.Usage(ctx, "k"); err != nil || len(u) != 1 {
+	if u, err := s.Usage(ctx, "k", time.Time{}, time.Time{}); err != nil || len(u) != 1 {
 		t.Errorf("ledger of deleted key = %v, %v; want it kept", u, err)
 	}
 }
@@ -456,7 +456,7 @@ func testUsage(t *testing.T, s store.Store) {
 			t.Fatal(err)
 		}
 	}
-	got, err := s.Usage(ctx, "a")
+	got, err := s.Usage(ctx, "a", time.Time{}, time.Time{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -469,14 +469,14 @@ func testUsage(t *testing.T, s store.Store) {
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("Usage(a) = %+v\nwant %+v", got, want)
 	}
-	all, err := s.Usage(ctx, "")
+	all, err := s.Usage(ctx, "", time.Time{}, time.Time{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(all) != 5 || all[4].KeyID != "b" {
 		t.Errorf("Usage(all) = %+v", all)
 	}
-	if none, err := s.Usage(ctx, "nobody"); err != nil || len(none) != 0 {
+	if none, err := s.Usage(ctx, "nobody", time.Time{}, time.Time{}); err != nil || len(none) != 0 {
 		t.Errorf("Usage(nobody) = %v, %v", none, err)
 	}
 }
