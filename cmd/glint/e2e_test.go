@@ -22,15 +22,17 @@ import (
 )
 
 // repoModels is the models folder `make models` fills at the repository
-// root.
+// root. `make test` fetches it first, so its absence fails the test.
 func repoModels(t testing.TB) string {
 	t.Helper()
 	dir, err := filepath.Abs(filepath.Join("..", "..", "models"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := os.Stat(filepath.Join(dir, "face-api", "sample1.jpg")); err != nil {
-		t.Fatalf("models missing (run `make models`): %v", err)
+	for _, f := range []string{"sample1.jpg", "ssd_mobilenetv1_model.bin"} {
+		if _, err := os.Stat(filepath.Join(dir, "face-api", f)); err != nil {
+			t.Fatalf("models missing (run `make models`): %v", err)
+		}
 	}
 	return dir
 }

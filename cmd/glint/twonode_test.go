@@ -25,23 +25,6 @@ import (
 	"github.com/glint-id/glint/internal/session/sessiontest"
 )
 
-// testModels returns the models folder of `make models`, skipping the
-// test when it is not there, except under CI=true, which has it.
-func testModels(t *testing.T) string {
-	t.Helper()
-	dir, err := filepath.Abs(filepath.Join("..", "..", "models"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat(filepath.Join(dir, "face-api", "ssd_mobilenetv1_model.bin")); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("face models missing under CI (make models): %v", err)
-		}
-		t.Skip("face models not installed (make models)")
-	}
-	return dir
-}
-
 // nodeEnv returns the environment of a node with engine and its own data
 // directory on the PostgreSQL database url, holding a copy of the pepper
 // of the data directory seed, as every node of one database must.
@@ -71,7 +54,7 @@ func TestTwoNodesPostgres(t *testing.T) {
 		t.Skip("starts four nodes and runs the face engine")
 	}
 	t.Parallel()
-	models := testModels(t)
+	models := repoModels(t)
 	url := pgTestDatabase(t)
 	// The first key, created here, makes the pepper every node copies.
 	seed := t.TempDir()
