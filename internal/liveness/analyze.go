@@ -1,6 +1,7 @@
 package liveness
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"slices"
@@ -93,36 +94,16 @@ const (
 var DefaultOnsetWindow = [2]time.Duration{-40 * time.Millisecond, 110 * time.Millisecond}
 
 func (o Options) withDefaults() Options {
-	if o.OnsetWindow == [2]time.Duration{} {
-		o.OnsetWindow = DefaultOnsetWindow
-	}
-	if o.MaxGap == 0 {
-		o.MaxGap = DefaultMaxGap
-	}
-	if o.MinBaselineFrames == 0 {
-		o.MinBaselineFrames = 2
-	}
-	if o.MinModulation == 0 {
-		o.MinModulation = DefaultMinModulation
-	}
-	if o.MinColorMargin == 0 {
-		o.MinColorMargin = DefaultMinColorMargin
-	}
-	if o.MinRelief == 0 {
-		o.MinRelief = DefaultMinRelief
-	}
-	if o.MaxTint == 0 {
-		o.MaxTint = DefaultMaxTint
-	}
-	if o.MaxAppearanceDistance == 0 {
-		o.MaxAppearanceDistance = DefaultMaxAppearanceDistance
-	}
-	if o.MaxHoldSkew == 0 {
-		o.MaxHoldSkew = DefaultMaxHoldSkew
-	}
-	if o.PassiveThreshold == 0 {
-		o.PassiveThreshold = DefaultPassiveThreshold
-	}
+	o.OnsetWindow = cmp.Or(o.OnsetWindow, DefaultOnsetWindow)
+	o.MaxGap = cmp.Or(o.MaxGap, DefaultMaxGap)
+	o.MinBaselineFrames = cmp.Or(o.MinBaselineFrames, 2)
+	o.MinModulation = cmp.Or(o.MinModulation, DefaultMinModulation)
+	o.MinColorMargin = cmp.Or(o.MinColorMargin, DefaultMinColorMargin)
+	o.MinRelief = cmp.Or(o.MinRelief, DefaultMinRelief)
+	o.MaxTint = cmp.Or(o.MaxTint, DefaultMaxTint)
+	o.MaxAppearanceDistance = cmp.Or(o.MaxAppearanceDistance, DefaultMaxAppearanceDistance)
+	o.MaxHoldSkew = cmp.Or(o.MaxHoldSkew, DefaultMaxHoldSkew)
+	o.PassiveThreshold = cmp.Or(o.PassiveThreshold, DefaultPassiveThreshold)
 	return o
 }
 
