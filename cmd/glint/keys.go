@@ -17,7 +17,7 @@ var keysCommands = []struct {
 }{
 	{"create", "create a key and print its api_key and api_secret", func(m *Main) command { return &KeysCreateCommand{Main: m} }},
 	{"list", "list keys with their usage", func(m *Main) command { return &KeysListCommand{Main: m} }},
-	{"set", "change a key's settings (limits, origins, result retention)", func(m *Main) command { return &KeysSetCommand{Main: m} }},
+	{"set", "change a key's settings (limits, origins, result retention, upload fallback, attempts per uuid)", func(m *Main) command { return &KeysSetCommand{Main: m} }},
 	{"disable", "refuse a key's requests (AUTHORIZATION_ERROR:API_KEY_BE_DISCONTINUED)", func(m *Main) command { return &KeysStateCommand{Main: m, action: "disable"} }},
 	{"enable", "accept a disabled key's requests again", func(m *Main) command { return &KeysStateCommand{Main: m, action: "enable"} }},
 	{"delete", "delete a key and its verifications (its usage history stays)", func(m *Main) command { return &KeysStateCommand{Main: m, action: "delete"} }},

@@ -29,6 +29,8 @@ func (c *KeysCreateCommand) Run(ctx context.Context, args []string) error {
 	concurrency := fs.Int("concurrency", auth.DefaultConcurrency, "requests of this key in flight at once, beyond which CONCURRENCY_LIMIT_EXCEEDED")
 	allowOrigin := fs.String("allow-origin", "", "comma-separated browser `origins` allowed to use this key's tokens (default: any)")
 	retention := fs.Duration("result-retention", store.MaxResultRetention, "how long a finished verification's result stays readable and its face data stored, 1m to 24h")
+	fallback := fs.Bool("allow-upload-fallback", false, "let the key's tokens use the HTTP upload fallback (start_flash/validate_flash), whose liveness verdict is weaker (PASS_UPLOAD)")
+	attempts := fs.Int("attempts-per-uuid", store.DefaultAttemptsPerUUID, "capture attempts one uuid may use across all its tokens in 24h, 1 to 1000")
 	notifyOpts := addNotifyFlags(fs)
 	rest, err := parseFlags(fs, args)
 	if err != nil {
@@ -53,6 +55,9 @@ func (c *KeysCreateCommand) Run(ctx context.Context, args []string) error {
 	if err := store.CheckResultRetention(*retention); err != nil || *retention == 0 {
 		return usageError(fs, "--result-retention must be between %s and %s", store.MinResultRetention, store.MaxResultRetention)
 	}
+	if err := store.CheckAttemptsPerUUID(*attempts); err != nil || *attempts == 0 {
+		return usageError(fs, "--attempts-per-uuid must be between %d and %d", store.MinAttemptsPerUUID, store.MaxAttemptsPerUUID)
+	}
 	ips, err := auth.ParsePrefixes(*allowIP)
 	if err != nil {
 		return usageError(fs, "--allow-ip: %v", err)
@@ -68,13 +73,15 @@ func (c *KeysCreateCommand) Run(ctx context.Context, args []string) error {
 	}
 	defer d.Close()
 	id, secret, err := d.keys.Create(ctx, auth.KeyOptions{
-		Name:            *name,
-		NoCompare:       *noCompare,
-		AllowedIPs:      ips,
-		CallLimit:       *callLimit,
-		Concurrency:     *concurrency,
-		AllowedOrigins:  origins,
-		ResultRetention: *retention,
+		Name:                *name,
+		NoCompare:           *noCompare,
+		AllowedIPs:          ips,
+		CallLimit:           *callLimit,
+		Concurrency:         *concurrency,
+		AllowedOrigins:      origins,
+		ResultRetention:     *retention,
+		AllowUploadFallback: *fallback,
+		AttemptsPerUUID:     *attempts,
 	})
 	if err != nil {
 		return err

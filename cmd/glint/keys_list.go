@@ -30,6 +30,11 @@ type keyListing struct {
 	// ResultRetention is in Go duration syntax, e.g. "24h0m0s".
 	ResultRetention string `json:"result_retention"`
 	NotifyURL       string `json:"notify_url,omitempty"`
+	// AllowUploadFallback is whether the key's tokens may use the HTTP
+	// upload fallback.
+	AllowUploadFallback bool `json:"allow_upload_fallback"`
+	// AttemptsPerUUID is the capture attempts one uuid may use in 24 hours.
+	AttemptsPerUUID int    `json:"attempts_per_uuid"`
 	CreatedAt       string `json:"created_at"`
 
 	// Usage counts ledger rows by "endpoint outcome", e.g.
@@ -87,6 +92,9 @@ func (c *KeysListCommand) Run(ctx context.Context, args []string) error {
 			NotifyURL:       k.NotifyURL,
 			CreatedAt:       k.CreatedAt.UTC().Format(time.RFC3339),
 			Usage:           map[string]int64{},
+
+			AllowUploadFallback: k.AllowUploadFallback,
+			AttemptsPerUUID:     k.AttemptsPerUUID,
 		}
 		for _, p := range k.AllowedIPs {
 			l.AllowedIPs = append(l.AllowedIPs, p.String())
@@ -110,7 +118,7 @@ func (c *KeysListCommand) Run(ctx context.Context, args []string) error {
 		return enc.Encode(listings)
 	}
 	tw := tabwriter.NewWriter(c.Stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "API_KEY\tNAME\tSTATUS\tCOMPARE\tCALLS\tLIMIT\tCONCURRENCY\tRETENTION\tREQUESTS\tERRORS\tBILLED\tALLOWED_IPS\tCREATED")
+	fmt.Fprintln(tw, "API_KEY\tNAME\tSTATUS\tCOMPARE\tCALLS\tLIMIT\tCONCURRENCY\tRETENTION\tUPLOAD_FALLBACK\tATTEMPTS_PER_UUID\tREQUESTS\tERRORS\tBILLED\tALLOWED_IPS\tCREATED")
 	for _, l := range listings {
 		status := "enabled"
 		if l.Disabled {
@@ -124,9 +132,9 @@ func (c *KeysListCommand) Run(ctx context.Context, args []string) error {
 		if len(l.AllowedIPs) > 0 {
 			ips = strings.Join(l.AllowedIPs, ",")
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%d\t%s\t%d\t%d\t%d\t%s\t%s\n",
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%d\t%s\t%s\t%d\t%d\t%d\t%d\t%s\t%s\n",
 			l.APIKey, l.Name, status, yesNo(l.Compare), l.Calls, limit, l.Concurrency, l.ResultRetention,
-			l.Requests, l.Errors, l.Billed, ips, l.CreatedAt)
+			yesNo(l.AllowUploadFallback), l.AttemptsPerUUID, l.Requests, l.Errors, l.Billed, ips, l.CreatedAt)
 	}
 	return tw.Flush()
 }

@@ -12,7 +12,8 @@ import (
 
 // KeysSetCommand changes the settings of one key; flags not given keep
 // their values. Changes apply to new tokens: a verification keeps the
-// retention its key had when it was issued.
+// retention its key had when it was issued. The upload fallback and the
+// attempts per uuid are the key's as they are when a token uses them.
 type KeysSetCommand struct {
 	*Main
 }
@@ -29,6 +30,8 @@ func (c *KeysSetCommand) Run(ctx context.Context, args []string) error {
 	concurrency := fs.Int("concurrency", 0, "requests of this key in flight at once")
 	allowOrigin := fs.String("allow-origin", "", "comma-separated browser `origins` (\"\" or \"any\": any)")
 	retention := fs.Duration("result-retention", 0, "how long a finished verification's result stays readable and its face data stored, 1m to 24h")
+	fallback := fs.Bool("allow-upload-fallback", false, "let the key's tokens use the HTTP upload fallback, whose liveness verdict is weaker (=true), or not (=false)")
+	attempts := fs.Int("attempts-per-uuid", 0, "capture attempts one uuid may use across all its tokens in 24h, 1 to 1000")
 	rest, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -97,6 +100,15 @@ func (c *KeysSetCommand) Run(ctx context.Context, args []string) error {
 			return usageError(fs, "--result-retention must be between %s and %s", store.MinResultRetention, store.MaxResultRetention)
 		}
 		k.ResultRetention = *retention
+	}
+	if set["allow-upload-fallback"] {
+		k.AllowUploadFallback = *fallback
+	}
+	if set["attempts-per-uuid"] {
+		if err := store.CheckAttemptsPerUUID(*attempts); err != nil || *attempts == 0 {
+			return usageError(fs, "--attempts-per-uuid must be between %d and %d", store.MinAttemptsPerUUID, store.MaxAttemptsPerUUID)
+		}
+		k.AttemptsPerUUID = *attempts
 	}
 	if err := d.db.UpdateKey(ctx, k); err != nil {
 		return err

@@ -108,6 +108,7 @@ func (h *Handler) getToken(c *call) {
 		Status:                   store.StatusNotStarted,
 		IssuedAt:                 now,
 		ExpiresAt:                now.Add(time.Duration(p.lifeTime) * time.Minute),
+		Subject:                  h.cfg.Keys.SubjectDigest(key.ID, p.uuid),
 	}
 	// The call limit was checked up front, but concurrent calls may have
 	// used it up since; the store re-checks atomically as it saves.

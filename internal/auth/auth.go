@@ -84,6 +84,12 @@ type KeyOptions struct {
 	AllowedOrigins []string
 	// ResultRetention is store.Key's; 0 means the spec's one day.
 	ResultRetention time.Duration
+	// AllowUploadFallback is store.Key's: false keeps the key's tokens
+	// off the HTTP upload fallback.
+	AllowUploadFallback bool
+	// AttemptsPerUUID is store.Key's; 0 means
+	// store.DefaultAttemptsPerUUID.
+	AttemptsPerUUID int
 }
 
 // lowercase, unpadded base32: alphanumeric, so IDs and secrets survive
@@ -113,15 +119,17 @@ func (r *Keyring) Create(ctx context.Context, opts KeyOptions) (id string, secre
 	id = encoding.EncodeToString(randomBytes(idBytes))
 	secret = Secret(encoding.EncodeToString(randomBytes(secretBytes)))
 	k := &store.Key{
-		ID:              id,
-		Name:            opts.Name,
-		SecretHash:      r.hash(id, string(secret)),
-		CanCompare:      !opts.NoCompare,
-		AllowedIPs:      opts.AllowedIPs,
-		CallLimit:       opts.CallLimit,
-		Concurrency:     opts.Concurrency,
-		AllowedOrigins:  opts.AllowedOrigins,
-		ResultRetention: opts.ResultRetention,
+		ID:                  id,
+		Name:                opts.Name,
+		SecretHash:          r.hash(id, string(secret)),
+		CanCompare:          !opts.NoCompare,
+		AllowedIPs:          opts.AllowedIPs,
+		CallLimit:           opts.CallLimit,
+		Concurrency:         opts.Concurrency,
+		AllowedOrigins:      opts.AllowedOrigins,
+		ResultRetention:     opts.ResultRetention,
+		AllowUploadFallback: opts.AllowUploadFallback,
+		AttemptsPerUUID:     opts.AttemptsPerUUID,
 	}
 	if err := r.Store.CreateKey(ctx, k); err != nil {
 		return "", "", fmt.Errorf("auth: create key: %w", err)

@@ -25,12 +25,13 @@ type SchemaVersion struct {
 // directory (TestMigrationsCoverSchemaVersions checks that).
 func SchemaVersions() []SchemaVersion {
 	return []SchemaVersion{
-		{1, "init"},          // keys, verification records, the usage ledger
-		{2, "capture"},       // the capture lifecycle: results and best images
-		{3, "retention"},     // per-key retention, tombstones, notification settings
-		{4, "notifications"}, // the notification queue and delivery log
-		{5, "capture_nodes"}, // capture owners and fallback sequences shared by nodes
-		{6, "leases"},        // per-key concurrency leases shared by nodes
+		{1, "init"},             // keys, verification records, the usage ledger
+		{2, "capture"},          // the capture lifecycle: results and best images
+		{3, "retention"},        // per-key retention, tombstones, notification settings
+		{4, "notifications"},    // the notification queue and delivery log
+		{5, "capture_nodes"},    // capture owners and fallback sequences shared by nodes
+		{6, "leases"},           // per-key concurrency leases shared by nodes
+		{7, "capture_defences"}, // the upload fallback opt-in and the per-uuid attempt budget
 	}
 }
 

@@ -46,11 +46,13 @@ type RetentionStore interface {
 	// record whose result can no longer be read: now ≥ TerminalAt +
 	// ResultRetention, or all MaxResultReads reads made. Purging deletes
 	// the record's references (embeddings, crops, originals), best
-	// images, liveness and verify results, uuid and biz_no, and any
-	// notification still queued for it, and sets PurgedAt; the usage
-	// ledger and the delivery log are kept. The deleted bytes must not
-	// stay readable in the backend's files (SQLite: secure_delete, then a
-	// WAL checkpoint). Tombstones purged, and delivery log rows written,
-	// before now − TombstoneRetention are deleted.
+	// images, liveness and verify results, uuid, its Subject digest and
+	// biz_no, and any notification still queued for it, and sets
+	// PurgedAt; the usage ledger and the delivery log are kept. The
+	// deleted bytes must not stay readable in the backend's files
+	// (SQLite: secure_delete, then a WAL checkpoint). Tombstones purged,
+	// and delivery log rows written, before now − TombstoneRetention are
+	// deleted, and the per-uuid attempt records older than SubjectWindow
+	// (the budget no longer counts them).
 	PurgeVerifications(ctx context.Context, now time.Time) (Purge, error)
 }

@@ -88,7 +88,56 @@ type Key struct {
 	// secret itself, which SecretHash cannot give back.
 	NotifySecret []byte
 
+	// AllowUploadFallback lets the key's tokens use the HTTP upload
+	// fallback (start_flash, validate_flash), where the client receives
+	// the whole colour sequence and uploads its frames afterwards. Its
+	// verdict is weaker than the live channel's (docs/liveness.md, "The
+	// upload fallback"), so it is off unless the key opts in; keys that
+	// existed before the setting have it off.
+	AllowUploadFallback bool
+
+	// AttemptsPerUUID caps the capture attempts that one uuid (get_token's
+	// end-user identifier) of this key may use within SubjectWindow,
+	// counted across all the key's verifications of that uuid (see
+	// Verification.Subject and CountAttempt), so that having fresh tokens
+	// issued does not buy an attacker fresh attempts. Between
+	// MinAttemptsPerUUID and MaxAttemptsPerUUID; 0 means
+	// DefaultAttemptsPerUUID. The store keeps the effective value, so a
+	// key read back never has 0. Unlike ResultRetention it is not copied
+	// into verifications: a change applies from the next attempt on.
+	AttemptsPerUUID int
+
 	CreatedAt time.Time
+}
+
+// The per-uuid attempt budget (Key.AttemptsPerUUID).
+const (
+	// SubjectWindow is the sliding window over which a uuid's capture
+	// attempts are counted.
+	SubjectWindow = 24 * time.Hour
+
+	// DefaultAttemptsPerUUID is the budget of a key that sets none: two
+	// tokens' worth of attempts at FaceID's largest max_upload_times (5).
+	// A person who fails a verification can still be sent through a
+	// second one in full, while an attacker who gets the integrator to
+	// issue token after token for a victim's account has ten tries at
+	// the camera a day instead of an unlimited number.
+	DefaultAttemptsPerUUID = 10
+
+	// MinAttemptsPerUUID and MaxAttemptsPerUUID bound a key's
+	// AttemptsPerUUID. Beyond a thousand a day the budget would no longer
+	// slow anyone down.
+	MinAttemptsPerUUID = 1
+	MaxAttemptsPerUUID = 1000
+)
+
+// CheckAttemptsPerUUID reports whether n is an allowed Key.AttemptsPerUUID
+// (0 meaning the default).
+func CheckAttemptsPerUUID(n int) error {
+	if n == 0 || (n >= MinAttemptsPerUUID && n <= MaxAttemptsPerUUID) {
+		return nil
+	}
+	return fmt.Errorf("attempts per uuid %d is outside [%d, %d]", n, MinAttemptsPerUUID, MaxAttemptsPerUUID)
 }
 
 // Status is the lifecycle state of a verification (spec §4.1).
@@ -157,6 +206,15 @@ type Verification struct {
 	// was created (the store copies it; never zero once stored).
 	ResultRetention time.Duration
 
+	// Subject names the person the verification is for, for the per-uuid
+	// attempt budget (Key.AttemptsPerUUID): a keyed digest of (KeyID,
+	// UUID) that package auth computes under the installation's pepper
+	// (auth.Keyring.SubjectDigest). The budget's records keep the digest,
+	// never the uuid, so they can outlive the record's purge without
+	// keeping who it was for; PurgeVerifications blanks Subject with
+	// UUID. nil (or empty) means the verification is not budgeted.
+	Subject []byte
+
 	IssuedAt  time.Time
 	ExpiresAt time.Time
 }
@@ -206,14 +264,14 @@ type Store interface {
 
 	// UpdateKey replaces the settings of the key k.ID with k's: Name,
 	// CanCompare, AllowedIPs, CallLimit, Concurrency, AllowedOrigins,
-	// ResultRetention, NotifyURL and NotifySecret. The secret, Disabled,
-	// Calls and CreatedAt are left alone. Returns ErrNotFound for an
-	// unknown ID.
+	// ResultRetention, NotifyURL, NotifySecret, AllowUploadFallback and
+	// AttemptsPerUUID. The secret, Disabled, Calls and CreatedAt are left
+	// alone. Returns ErrNotFound for an unknown ID.
 	UpdateKey(ctx context.Context, k *Key) error
 
-	// DeleteKey removes a key and its verification records; its usage
-	// ledger rows stay, as billing history. Returns ErrNotFound for an
-	// unknown ID.
+	// DeleteKey removes a key, its verification records and the attempts
+	// recorded for its per-uuid budget; its usage ledger rows stay, as
+	// billing history. Returns ErrNotFound for an unknown ID.
 	DeleteKey(ctx context.Context, id string) error
 
 	// CreateVerification stores v with its references and counts one
@@ -248,7 +306,10 @@ type Store interface {
 	// checked in this order: ErrNotFound; ErrFinished (OK or FAILED);
 	// ErrExpired (now ≥ ExpiresAt: the record is moved to FAILED, its
 	// terminal time being ExpiresAt); ErrAttemptsExhausted (Attempts ≥
-	// MaxUploadTimes; nothing changes).
+	// MaxUploadTimes; nothing changes); ErrSubjectAttempts (the record
+	// has a Subject whose budget, counted as CountAttempt counts it, is
+	// spent at now; nothing changes), so that a new token for a
+	// throttled uuid is refused at its first hello or start_flash.
 	BeginCapture(ctx context.Context, token string, now time.Time) (*Verification, error)
 
 	// CountAttempt counts one attempt (an evaluated colour sequence, or
@@ -256,7 +317,19 @@ type Store interface {
 	// used, atomically: Attempts grows only while it is below
 	// MaxUploadTimes, so concurrent callers never exceed the budget.
 	// Refusals: ErrNotFound, ErrFinished, ErrNotStarted, ErrExpired (with
-	// the expiry transition), ErrAttemptsExhausted.
+	// the expiry transition), ErrAttemptsExhausted, and, only when none
+	// of those applies, ErrSubjectAttempts.
+	//
+	// The per-uuid budget: when the record has a Subject, the attempt is
+	// also recorded for (KeyID, Subject) at now, in the same
+	// transaction, unless the attempts already recorded for that pair
+	// with now − SubjectWindow < at ≤ now have reached the key's
+	// AttemptsPerUUID; then the call returns ErrSubjectAttempts and
+	// writes nothing (Attempts does not grow either). The check and the
+	// record are atomic across every verification of the pair and every
+	// node, so concurrent callers never exceed that budget. The records
+	// outlive their verification: PurgeVerifications deletes those older
+	// than SubjectWindow, DeleteKey those of its key.
 	CountAttempt(ctx context.Context, token string, now time.Time) (int, error)
 
 	// SaveLiveness stores the liveness result of a failed attempt while
@@ -324,6 +397,12 @@ var (
 	// ErrNotStarted means the call needs a verification in PROCESSING and
 	// no capture has begun (status NOT_STARTED).
 	ErrNotStarted = errors.New("store: capture not started")
+
+	// ErrSubjectAttempts means the uuid's capture attempts within
+	// SubjectWindow are spent: as many attempts are recorded for the
+	// verification's key and Subject in the window as the key's
+	// AttemptsPerUUID allows, whichever of the uuid's tokens used them.
+	ErrSubjectAttempts = errors.New("store: the uuid's capture attempts within the window are spent")
 )
 
 // ErrResultGone means a terminal result may no longer be read: its reads
@@ -347,6 +426,13 @@ func (s Status) Terminal() bool { return s == StatusOK || s == StatusFailed }
 const (
 	LivenessPass = "PASS"
 	LivenessFail = "FAIL"
+	// LivenessPassUpload is the verdict of frames uploaded through the
+	// HTTP fallback that passed the analysis. The client knew every colour
+	// and chose every timestamp before uploading, so software can render
+	// such a sequence from a photo: it is not a PASS, and no acceptance
+	// rule that asks for PASS takes it (docs/liveness.md, "The upload
+	// fallback").
+	LivenessPassUpload = "PASS_UPLOAD"
 )
 
 // Transports a liveness result was captured over (liveness_result.transport).
@@ -396,6 +482,11 @@ type FaceGenuineness struct {
 	SyntheticFaceThreshold  float64 `json:"synthetic_face_threshold"`
 	// FaceReplaced is 1 when the person changed during the verification.
 	FaceReplaced int `json:"face_replaced"`
+	// InjectionSuspected is 1 when the pictures looked made by software
+	// rather than taken by a camera (an injected stream); InjectionSignals
+	// name the signals raised (docs/liveness.md, "Injection").
+	InjectionSuspected int      `json:"injection_suspected"`
+	InjectionSignals   []string `json:"injection_signals,omitempty"`
 }
 
 // LivenessResult is liveness_result (spec §4.2), stored as it is sent.

@@ -124,10 +124,18 @@ func (db *DB) BeginCapture(ctx context.Context, token string, now time.Time) (*s
 		if err != nil {
 			return fmt.Errorf("postgres: begin capture: %w", err)
 		}
-		if tag.RowsAffected() == 1 {
-			return nil
+		if tag.RowsAffected() == 0 {
+			return refusal(ctx, tx, token, now, false)
 		}
-		return refusal(ctx, tx, token, now, false)
+		// The record's own checks passed; the uuid's budget comes last. A
+		// plain error rolls the status change back: nothing changes. No
+		// lock: BeginCapture only reads the budget, and an attempt that
+		// another node records meanwhile is held to it by CountAttempt.
+		b, err := readSubjectBudget(ctx, tx, token, now)
+		if err != nil {
+			return err
+		}
+		return b.check()
 	})
 	if err != nil {
 		return nil, err
@@ -142,22 +150,107 @@ func (db *DB) CountAttempt(ctx context.Context, token string, now time.Time) (in
 	at, ns := splitTime(now)
 	var attempts int
 	err := db.inTxRefusing(ctx, func(tx pgx.Tx) error {
+		var (
+			keyID   string
+			subject []byte
+		)
 		err := tx.QueryRow(ctx, `UPDATE verifications SET attempts = attempts + 1
 			WHERE token = $1 AND status = 'PROCESSING'
 				AND (expires_at, expires_at_ns) > ($2, $3) AND attempts < max_upload_times
-			RETURNING attempts`, token, at, ns).Scan(&attempts)
+			RETURNING attempts, key_id, subject`, token, at, ns).Scan(&attempts, &keyID, &subject)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return refusal(ctx, tx, token, now, true)
 		}
 		if err != nil {
 			return fmt.Errorf("postgres: count attempt: %w", err)
 		}
-		return nil
+		if len(subject) == 0 {
+			return nil // not budgeted
+		}
+		// The row lock above serialises the attempts of one token only;
+		// the uuid's other tokens may be counting on other nodes right
+		// now. A transaction-level advisory lock on (schema, key,
+		// subject) serialises the count and the insert of every attempt
+		// of the pair: the next holder gets the lock only once this
+		// transaction has committed or rolled back, and under READ
+		// COMMITTED its count, a later statement, sees the row this one
+		// inserted. Lock order is always the verification row, then the
+		// subject's lock, and a holder of the subject's lock takes no
+		// other lock (subject_attempts has no foreign key, whose check
+		// would lock the key's row), so no deadlock can form.
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended(
+			'glint subject ' || current_schema() || ' ' || $1::text || ' ' || encode($2::bytea, 'hex'), 0))`,
+			keyID, subject); err != nil {
+			return fmt.Errorf("postgres: lock attempts per uuid: %w", err)
+		}
+		b, err := readSubjectBudget(ctx, tx, token, now)
+		if err != nil {
+			return err
+		}
+		if err := b.check(); err != nil {
+			return err // rolls back the attempt counted above
+		}
+		return b.record(ctx, tx, now)
 	})
 	if err != nil {
 		return 0, err
 	}
 	return attempts, nil
+}
+
+// subjectBudget is the per-uuid attempt budget of one verification at
+// one instant (store.Key.AttemptsPerUUID).
+type subjectBudget struct {
+	keyID   string
+	subject []byte // nil: not budgeted
+	allowed int    // the key's AttemptsPerUUID
+	used    int    // attempts recorded for (keyID, subject) in the window
+}
+
+// readSubjectBudget reads the budget of token's verification at now: the
+// attempts recorded for its key and subject with now − SubjectWindow < at
+// ≤ now.
+func readSubjectBudget(ctx context.Context, tx pgx.Tx, token string, now time.Time) (*subjectBudget, error) {
+	from, fromNS := splitTime(now.Add(-store.SubjectWindow))
+	to, toNS := splitTime(now)
+	var b subjectBudget
+	err := tx.QueryRow(ctx, `SELECT v.key_id, v.subject, k.attempts_per_uuid,
+			(SELECT count(*) FROM subject_attempts a
+				WHERE a.key_id = v.key_id AND a.subject = v.subject
+					AND (a.at, a.at_ns) > ($2, $3) AND (a.at, a.at_ns) <= ($4, $5))
+		FROM verifications v JOIN keys k ON k.id = v.key_id WHERE v.token = $1`,
+		token, from, fromNS, to, toNS).Scan(&b.keyID, &b.subject, &b.allowed, &b.used)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, fmt.Errorf("verification: %w", store.ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("postgres: read attempts per uuid: %w", err)
+	}
+	if len(b.subject) == 0 {
+		b.subject = nil
+	}
+	return &b, nil
+}
+
+// check refuses with ErrSubjectAttempts when the budget is spent.
+func (b *subjectBudget) check() error {
+	if b.subject != nil && b.used >= b.allowed {
+		return fmt.Errorf("%d of %d attempts per uuid used: %w", b.used, b.allowed, store.ErrSubjectAttempts)
+	}
+	return nil
+}
+
+// record records one attempt at now against the budget, if it has one.
+func (b *subjectBudget) record(ctx context.Context, tx pgx.Tx, now time.Time) error {
+	if b.subject == nil {
+		return nil
+	}
+	at, ns := splitTime(now)
+	if _, err := tx.Exec(ctx, `INSERT INTO subject_attempts (key_id, subject, at, at_ns) VALUES ($1, $2, $3, $4)`,
+		b.keyID, b.subject, at, ns); err != nil {
+		return fmt.Errorf("postgres: record attempt per uuid: %w", err)
+	}
+	return nil
 }
 
 // SaveLiveness implements store.Store.

@@ -13,7 +13,8 @@ import (
 )
 
 const keyColumns = `id, name, secret_hash, disabled, can_compare, allowed_ips, call_limit, calls, concurrency,
-	allowed_origins, result_retention_seconds, notify_url, notify_secret, created_at, created_at_ns`
+	allowed_origins, result_retention_seconds, notify_url, notify_secret, allow_upload_fallback, attempts_per_uuid,
+	created_at, created_at_ns`
 
 // CreateKey implements store.Store.
 func (db *DB) CreateKey(ctx context.Context, k *store.Key) error {
@@ -28,9 +29,10 @@ func (db *DB) CreateKey(ctx context.Context, k *store.Key) error {
 	}
 	created, createdNS := splitTime(k.CreatedAt)
 	_, err = db.pool.Exec(ctx, `INSERT INTO keys (`+keyColumns+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, 0, $8, $9, $10, $11, $12, $13, $14)`,
+		VALUES ($1, $2, $3, $4, $5, $6, $7, 0, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
 		k.ID, k.Name, k.SecretHash, k.Disabled, k.CanCompare, s.ips, k.CallLimit, k.Concurrency,
-		s.origins, s.retentionSeconds, k.NotifyURL, k.NotifySecret, created, createdNS)
+		s.origins, s.retentionSeconds, k.NotifyURL, k.NotifySecret, k.AllowUploadFallback, s.attemptsPerUUID,
+		created, createdNS)
 	if sqlState(err) == uniqueViolation {
 		return fmt.Errorf("key %q: %w", k.ID, store.ErrConflict)
 	}
@@ -87,10 +89,11 @@ func (db *DB) UpdateKey(ctx context.Context, k *store.Key) error {
 		return err
 	}
 	tag, err := db.pool.Exec(ctx, `UPDATE keys SET name = $1, can_compare = $2, allowed_ips = $3, call_limit = $4,
-		concurrency = $5, allowed_origins = $6, result_retention_seconds = $7, notify_url = $8, notify_secret = $9
-		WHERE id = $10`,
+		concurrency = $5, allowed_origins = $6, result_retention_seconds = $7, notify_url = $8, notify_secret = $9,
+		allow_upload_fallback = $10, attempts_per_uuid = $11
+		WHERE id = $12`,
 		k.Name, k.CanCompare, s.ips, k.CallLimit, k.Concurrency, s.origins, s.retentionSeconds,
-		k.NotifyURL, k.NotifySecret, k.ID)
+		k.NotifyURL, k.NotifySecret, k.AllowUploadFallback, s.attemptsPerUUID, k.ID)
 	if err != nil {
 		return fmt.Errorf("postgres: update key: %w", err)
 	}
@@ -98,8 +101,9 @@ func (db *DB) UpdateKey(ctx context.Context, k *store.Key) error {
 }
 
 // DeleteKey implements store.Store. Verification records go with the key
-// through ON DELETE CASCADE, and their blobs, which no foreign key ties
-// to them, in the same transaction.
+// through ON DELETE CASCADE; the records' blobs and the key's subject
+// attempts, which no foreign key ties to them, are deleted in the same
+// transaction.
 func (db *DB) DeleteKey(ctx context.Context, id string) error {
 	ctx, cancel := db.bound(ctx)
 	defer cancel()
@@ -129,6 +133,12 @@ func (db *DB) DeleteKey(ctx context.Context, id string) error {
 		if err := db.deleteBlobs(ctx, tx, tokens); err != nil {
 			return err
 		}
+		// An attempt counted for one of the records has committed by now
+		// (the record's lock was waited for), and no later one can be: its
+		// record is locked, and then gone.
+		if _, err := tx.Exec(ctx, `DELETE FROM subject_attempts WHERE key_id = $1`, id); err != nil {
+			return fmt.Errorf("postgres: delete key: %w", err)
+		}
 		if _, err := tx.Exec(ctx, `DELETE FROM keys WHERE id = $1`, id); err != nil {
 			return fmt.Errorf("postgres: delete key: %w", err)
 		}
@@ -143,24 +153,35 @@ func oneKey(n int64, id string) error {
 	return nil
 }
 
-// settings are a key's list and duration settings as stored.
+// settings are a key's list, duration and budget settings as stored.
 type settings struct {
 	ips, origins     []string
 	retentionSeconds int64
+	attemptsPerUUID  int
 }
 
+// keySettings checks the settings of k and returns them as stored, with
+// defaults made explicit.
 func keySettings(k *store.Key) (settings, error) {
 	if err := store.CheckResultRetention(k.ResultRetention); err != nil {
+		return settings{}, fmt.Errorf("key %q: %w", k.ID, err)
+	}
+	if err := store.CheckAttemptsPerUUID(k.AttemptsPerUUID); err != nil {
 		return settings{}, fmt.Errorf("key %q: %w", k.ID, err)
 	}
 	retention := k.ResultRetention
 	if retention == 0 {
 		retention = store.MaxResultRetention
 	}
+	attempts := k.AttemptsPerUUID
+	if attempts == 0 {
+		attempts = store.DefaultAttemptsPerUUID
+	}
 	s := settings{
 		ips:              make([]string, len(k.AllowedIPs)),
 		origins:          append([]string{}, k.AllowedOrigins...), // never nil: NOT NULL
 		retentionSeconds: int64(retention / time.Second),
+		attemptsPerUUID:  attempts,
 	}
 	for i, p := range k.AllowedIPs {
 		s.ips[i] = p.String()
@@ -177,7 +198,8 @@ func scanKey(row pgx.Row) (*store.Key, error) {
 		createdNS int
 	)
 	err := row.Scan(&k.ID, &k.Name, &k.SecretHash, &k.Disabled, &k.CanCompare, &ips, &k.CallLimit, &k.Calls,
-		&k.Concurrency, &k.AllowedOrigins, &retention, &k.NotifyURL, &k.NotifySecret, &created, &createdNS)
+		&k.Concurrency, &k.AllowedOrigins, &retention, &k.NotifyURL, &k.NotifySecret, &k.AllowUploadFallback,
+		&k.AttemptsPerUUID, &created, &createdNS)
 	if err != nil {
 		if errors.Is(err, pgx.ErrNoRows) {
 			return nil, err

@@ -7,9 +7,12 @@
 // whose WHERE clause carries the precondition. Under READ COMMITTED, a
 // second writer of the same row waits for the first to commit and then
 // re-evaluates that WHERE clause on the new row version, so the check and
-// the write cannot be separated. Notifications are claimed with FOR UPDATE
-// SKIP LOCKED; the retention sweeper and the migrator take advisory locks
-// (one node at a time).
+// the write cannot be separated. The per-uuid attempt budget, which spans
+// rows (one per counted attempt, over all of a person's tokens), is the
+// exception: its count and insert are serialised by a transaction-level
+// advisory lock on (key, subject) (capture.go). Notifications are claimed
+// with FOR UPDATE SKIP LOCKED; the retention sweeper and the migrator take
+// advisory locks (one node at a time).
 //
 // The schema comes from versioned migrations embedded in the binary (the
 // versions are store.SchemaVersions, shared with the SQLite backend),

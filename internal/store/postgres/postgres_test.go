@@ -552,3 +552,124 @@ func TestDeleteKeyWhileFinishing(t *testing.T) {
 		t.Fatalf("%d blobs left after the key was deleted", left)
 	}
 }
+
+// TestUpgradeToCaptureDefences migrates a schema at version 6, the last
+// before the capture defences, holding a key and a verification: the key
+// must come out with the upload fallback off and the default attempts per
+// uuid, and the verification unbudgeted.
+func TestUpgradeToCaptureDefences(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	_, dsn := newSchema(t)
+	raw := connect(t, dsn)
+	if _, err := raw.Exec(ctx, `CREATE TABLE schema_migrations (version integer PRIMARY KEY, name text NOT NULL,
+		applied_at timestamptz NOT NULL, applied_at_ns integer NOT NULL DEFAULT 0)`); err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range store.SchemaVersions() {
+		if v.Version >= 7 {
+			break
+		}
+		b, err := os.ReadFile("migrations/" + v.File())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := raw.Exec(ctx, string(b)); err != nil {
+			t.Fatalf("%s: %v", v.File(), err)
+		}
+		if _, err := raw.Exec(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, now())`,
+			v.Version, v.File()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, q := range []string{
+		`INSERT INTO keys (id, name, secret_hash, concurrency, created_at) VALUES ('k', 'k', '\x00', 1, now())`,
+		`INSERT INTO verifications (token, key_id, uuid, color_number, liveness_preferences, language, procedure_type,
+			comparison_type, max_upload_times, life_time_seconds, multi_oriented_detection, fail_when_ref_multiple_faces,
+			return_multifaces_tag, face_occlusion_detection, status, issued_at, expires_at)
+			VALUES ('old', 'k', 'person', 6, 'none', '0', 'raw_flash', '0', 3, 3600, false, false, false, false,
+			'NOT_STARTED', '2026-01-01T00:00:00Z', '2026-01-01T01:00:00Z')`,
+	} {
+		if _, err := raw.Exec(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	db := postgres.New(dsn)
+	if err := db.Open(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	k, err := db.Key(ctx, "k")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if k.AllowUploadFallback || k.AttemptsPerUUID != store.DefaultAttemptsPerUUID {
+		t.Errorf("key after the upgrade: AllowUploadFallback %v, AttemptsPerUUID %d; want false, %d",
+			k.AllowUploadFallback, k.AttemptsPerUUID, store.DefaultAttemptsPerUUID)
+	}
+	now := time.Date(2026, 1, 1, 0, 1, 0, 0, time.UTC)
+	if v, err := db.BeginCapture(ctx, "old", now); err != nil || v.Subject != nil {
+		t.Fatalf("BeginCapture of the old record = %+v, %v; want it admitted, without a subject", v, err)
+	}
+	for range 3 {
+		if _, err := db.CountAttempt(ctx, "old", now); err != nil {
+			t.Fatalf("CountAttempt of the old record: %v", err)
+		}
+	}
+}
+
+// Deleting a key while attempts of its uuids are being counted ends
+// without a deadlock and leaves none of its subject attempts behind: each
+// attempt commits before the deletion looks, or fails on the missing
+// record.
+func TestDeleteKeyWhileCountingAttempts(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db, dsn := mustOpen(t)
+	defer db.Close()
+	t0 := time.Date(2026, 1, 2, 3, 4, 5, 6, time.UTC)
+	if err := db.CreateKey(ctx, &store.Key{ID: "k", SecretHash: []byte("h"), Concurrency: 1, AttemptsPerUUID: 1000}); err != nil {
+		t.Fatal(err)
+	}
+	const count = 20
+	for i := range count {
+		tok := fmt.Sprintf("tok-%02d", i)
+		// Four uuids, five tokens each: the attempts of one uuid contend
+		// for its lock while the deletion locks their records.
+		if err := db.CreateVerification(ctx, &store.Verification{Token: tok, KeyID: "k", UUID: "u", MaxUploadTimes: 5,
+			LifeTime: time.Hour, Status: store.StatusNotStarted, IssuedAt: t0, ExpiresAt: t0.Add(time.Hour),
+			Subject: []byte(fmt.Sprint("subject ", i%4))}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.BeginCapture(ctx, tok, t0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var wg sync.WaitGroup
+	for i := range count {
+		wg.Go(func() {
+			for range 3 {
+				_, err := db.CountAttempt(ctx, fmt.Sprintf("tok-%02d", i), t0.Add(time.Minute))
+				if err != nil && !errors.Is(err, store.ErrNotFound) {
+					t.Errorf("CountAttempt: %v", err)
+				}
+			}
+		})
+		if i == count/2 {
+			wg.Go(func() {
+				if err := db.DeleteKey(ctx, "k"); err != nil {
+					t.Errorf("DeleteKey: %v", err)
+				}
+			})
+		}
+	}
+	wg.Wait()
+	var left int
+	if err := connect(t, dsn).QueryRow(ctx, `SELECT count(*) FROM subject_attempts`).Scan(&left); err != nil {
+		t.Fatal(err)
+	}
+	if left != 0 {
+		t.Fatalf("%d subject attempts left after the key was deleted", left)
+	}
+}

@@ -21,9 +21,10 @@ const vacuumTimeout = "10min"
 
 // purgedTables are the tables a purge deletes from or rewrites rows of,
 // in the order VACUUM visits them. verifications is among them: the
-// UPDATE that blanks uuid, biz_no and the results leaves the old row
-// version, with them, behind as a dead tuple.
-const purgedTables = `blobs, verification_refs, verification_images, notifications, flash_sequences, verifications`
+// UPDATE that blanks uuid, subject, biz_no and the results leaves the old
+// row version, with them, behind as a dead tuple.
+const purgedTables = `blobs, verification_refs, verification_images, notifications, flash_sequences, verifications,
+	subject_attempts`
 
 // PurgeVerifications implements store.Store. One node sweeps at a time: the
 // call takes a session advisory lock named after the schema, and a call
@@ -98,7 +99,15 @@ func (db *DB) PurgeVerifications(ctx context.Context, now time.Time) (store.Purg
 		before, beforeNS); err != nil {
 		return p, fmt.Errorf("postgres: prune delivery log: %w", err)
 	}
-	if p.Records > 0 || p.Tombstones > 0 {
+	// The per-uuid budget counts attempts within SubjectWindow; older
+	// records count for nothing and go, whatever became of their
+	// verifications.
+	window, windowNS := splitTime(now.Add(-store.SubjectWindow))
+	tag, err = conn.Exec(dctx, `DELETE FROM subject_attempts WHERE (at, at_ns) <= ($1, $2)`, window, windowNS)
+	if err != nil {
+		return p, fmt.Errorf("postgres: prune attempts per uuid: %w", err)
+	}
+	if p.Records > 0 || p.Tombstones > 0 || tag.RowsAffected() > 0 {
 		if err := vacuum(ctx, conn); err != nil {
 			return p, err
 		}
@@ -186,7 +195,7 @@ func (db *DB) purgeBatch(ctx context.Context, conn *pgxpool.Conn, now time.Time)
 			}
 		}
 		if _, err := tx.Exec(ctx, `UPDATE verifications SET liveness_result = NULL, verify_result = NULL,
-			uuid = '', biz_no = NULL, purged_at = $1, purged_at_ns = $2 WHERE token = ANY($3)`, at, ns, tokens); err != nil {
+			uuid = '', biz_no = NULL, subject = NULL, purged_at = $1, purged_at_ns = $2 WHERE token = ANY($3)`, at, ns, tokens); err != nil {
 			return fmt.Errorf("postgres: purge: %w", err)
 		}
 		n = len(tokens)

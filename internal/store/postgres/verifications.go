@@ -44,12 +44,14 @@ func (db *DB) CreateVerification(ctx context.Context, v *store.Verification) err
 			token, key_id, biz_no, uuid, color_number, liveness_preferences, language, procedure_type,
 			comparison_type, max_upload_times, life_time_seconds, multi_oriented_detection,
 			fail_when_ref_multiple_faces, return_multifaces_tag, face_occlusion_detection,
-			status, attempts, fetches, issued_at, issued_at_ns, expires_at, expires_at_ns, result_retention_seconds
-		) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)`,
+			status, attempts, fetches, issued_at, issued_at_ns, expires_at, expires_at_ns, result_retention_seconds,
+			subject
+		) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24)`,
 			v.Token, v.KeyID, v.BizNo, v.UUID, v.ColorNumber, v.LivenessPreferences, v.Language, v.ProcedureType,
 			v.ComparisonType, v.MaxUploadTimes, int64(v.LifeTime/time.Second), v.MultiOrientedDetection,
 			v.FailWhenRefMultipleFaces, v.ReturnMultifacesTag, v.FaceOcclusionDetection,
-			string(v.Status), v.Attempts, v.Fetches, issued, issuedNS, expires, expiresNS, retention)
+			string(v.Status), v.Attempts, v.Fetches, issued, issuedNS, expires, expiresNS, retention,
+			nullBytes(v.Subject))
 		switch sqlState(err) {
 		case "":
 		case uniqueViolation:
@@ -114,12 +116,13 @@ func (db *DB) Verification(ctx context.Context, token string) (*store.Verificati
 				token, key_id, biz_no, uuid, color_number, liveness_preferences, language, procedure_type,
 				comparison_type, max_upload_times, life_time_seconds, multi_oriented_detection,
 				fail_when_ref_multiple_faces, return_multifaces_tag, face_occlusion_detection,
-				status, attempts, fetches, issued_at, issued_at_ns, expires_at, expires_at_ns, result_retention_seconds
+				status, attempts, fetches, issued_at, issued_at_ns, expires_at, expires_at_ns, result_retention_seconds,
+				subject
 			FROM verifications WHERE token = $1`, token).Scan(
 			&v.Token, &v.KeyID, &v.BizNo, &v.UUID, &v.ColorNumber, &v.LivenessPreferences, &v.Language, &v.ProcedureType,
 			&v.ComparisonType, &v.MaxUploadTimes, &lifeSeconds, &v.MultiOrientedDetection,
 			&v.FailWhenRefMultipleFaces, &v.ReturnMultifacesTag, &v.FaceOcclusionDetection,
-			&status, &v.Attempts, &v.Fetches, &issued, &issuedNS, &expires, &expiresNS, &retention)
+			&status, &v.Attempts, &v.Fetches, &issued, &issuedNS, &expires, &expiresNS, &retention, &v.Subject)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return fmt.Errorf("verification: %w", store.ErrNotFound)
 		}
@@ -182,6 +185,15 @@ func (db *DB) readRefs(ctx context.Context, q DBTX, token string) ([]store.Refer
 		out = append(out, r.Reference)
 	}
 	return out, nil
+}
+
+// nullBytes stores an empty b as NULL, for nullable bytea columns where
+// empty means absent.
+func nullBytes(b []byte) []byte {
+	if len(b) == 0 {
+		return nil
+	}
+	return b
 }
 
 // deleteBlobs deletes the blobs of the records tokens: their references'

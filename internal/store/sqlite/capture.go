@@ -113,10 +113,16 @@ func (db *DB) BeginCapture(ctx context.Context, token string, now time.Time) (*s
 		}
 		if n, err := res.RowsAffected(); err != nil {
 			return fmt.Errorf("sqlite: begin capture: %w", err)
-		} else if n == 1 {
-			return nil
+		} else if n == 0 {
+			return refusalTx(ctx, tx, token, now, false)
 		}
-		return refusalTx(ctx, tx, token, now, false)
+		// The record's own checks passed; the uuid's budget comes last. A
+		// plain error rolls the status change back: nothing changes.
+		b, err := readSubjectBudget(ctx, tx, token, now)
+		if err != nil {
+			return err
+		}
+		return b.check()
 	})
 	if err != nil {
 		return nil, err
@@ -148,12 +154,73 @@ func (db *DB) CountAttempt(ctx context.Context, token string, now time.Time) (in
 		if err != nil {
 			return fmt.Errorf("sqlite: count attempt: %w", err)
 		}
-		return nil
+		// The transaction holds the database's write lock from BEGIN
+		// (_txlock=immediate), so no other writer can record an attempt
+		// between this count and the insert below.
+		b, err := readSubjectBudget(ctx, tx, token, now)
+		if err != nil {
+			return err
+		}
+		if err := b.check(); err != nil {
+			return err // rolls back the attempt counted above
+		}
+		return b.record(ctx, tx, now)
 	})
 	if err != nil {
 		return 0, err
 	}
 	return attempts, nil
+}
+
+// subjectBudget is the per-uuid attempt budget of one verification at
+// one instant (store.Key.AttemptsPerUUID).
+type subjectBudget struct {
+	keyID   string
+	subject []byte // nil: not budgeted
+	allowed int    // the key's AttemptsPerUUID
+	used    int    // attempts recorded for (keyID, subject) in the window
+}
+
+// readSubjectBudget reads the budget of token's verification at now: the
+// attempts recorded for its key and subject with now − SubjectWindow < at
+// ≤ now.
+func readSubjectBudget(ctx context.Context, tx *sql.Tx, token string, now time.Time) (*subjectBudget, error) {
+	var b subjectBudget
+	err := tx.QueryRowContext(ctx, `SELECT v.key_id, v.subject, k.attempts_per_uuid,
+			(SELECT COUNT(*) FROM subject_attempts a
+				WHERE a.key_id = v.key_id AND a.subject = v.subject AND a.at > ? AND a.at <= ?)
+		FROM verifications v JOIN keys k ON k.id = v.key_id WHERE v.token = ?`,
+		formatTime(now.Add(-store.SubjectWindow)), formatTime(now), token).Scan(&b.keyID, &b.subject, &b.allowed, &b.used)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("verification: %w", store.ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: read attempts per uuid: %w", err)
+	}
+	if len(b.subject) == 0 {
+		b.subject = nil
+	}
+	return &b, nil
+}
+
+// check refuses with ErrSubjectAttempts when the budget is spent.
+func (b *subjectBudget) check() error {
+	if b.subject != nil && b.used >= b.allowed {
+		return fmt.Errorf("%d of %d attempts per uuid used: %w", b.used, b.allowed, store.ErrSubjectAttempts)
+	}
+	return nil
+}
+
+// record records one attempt at now against the budget, if it has one.
+func (b *subjectBudget) record(ctx context.Context, tx *sql.Tx, now time.Time) error {
+	if b.subject == nil {
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO subject_attempts (key_id, subject, at) VALUES (?, ?, ?)`,
+		b.keyID, b.subject, formatTime(now)); err != nil {
+		return fmt.Errorf("sqlite: record attempt per uuid: %w", err)
+	}
+	return nil
 }
 
 // SaveLiveness implements store.Store.

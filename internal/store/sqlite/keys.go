@@ -13,20 +13,21 @@ import (
 )
 
 const keyColumns = `id, name, secret_hash, disabled, can_compare, allowed_ips, call_limit, calls, concurrency, allowed_origins,
-	result_retention_seconds, notify_url, notify_secret, created_at`
+	result_retention_seconds, notify_url, notify_secret, allow_upload_fallback, attempts_per_uuid, created_at`
 
 // CreateKey implements store.Store.
 func (db *DB) CreateKey(ctx context.Context, k *store.Key) error {
 	if k.CreatedAt.IsZero() {
 		k.CreatedAt = db.now()
 	}
-	ipsJSON, originsJSON, retention, err := keySettings(k)
+	s, err := keySettings(k)
 	if err != nil {
 		return err
 	}
-	_, err = db.db.ExecContext(ctx, `INSERT INTO keys (`+keyColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?)`,
-		k.ID, k.Name, k.SecretHash, boolInt(k.Disabled), boolInt(k.CanCompare), ipsJSON,
-		k.CallLimit, k.Concurrency, originsJSON, retention, k.NotifyURL, k.NotifySecret, formatTime(k.CreatedAt))
+	_, err = db.db.ExecContext(ctx, `INSERT INTO keys (`+keyColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		k.ID, k.Name, k.SecretHash, boolInt(k.Disabled), boolInt(k.CanCompare), s.ips,
+		k.CallLimit, k.Concurrency, s.origins, s.retentionSeconds, k.NotifyURL, k.NotifySecret,
+		boolInt(k.AllowUploadFallback), s.attemptsPerUUID, formatTime(k.CreatedAt))
 	if isUniqueViolation(err) {
 		return fmt.Errorf("key %q: %w", k.ID, store.ErrConflict)
 	}
@@ -79,29 +80,45 @@ func (db *DB) SetKeyDisabled(ctx context.Context, id string, disabled bool) erro
 
 // UpdateKey implements store.Store.
 func (db *DB) UpdateKey(ctx context.Context, k *store.Key) error {
-	ipsJSON, originsJSON, retention, err := keySettings(k)
+	s, err := keySettings(k)
 	if err != nil {
 		return err
 	}
 	res, err := db.db.ExecContext(ctx, `UPDATE keys SET name = ?, can_compare = ?, allowed_ips = ?, call_limit = ?,
-		concurrency = ?, allowed_origins = ?, result_retention_seconds = ?, notify_url = ?, notify_secret = ?
+		concurrency = ?, allowed_origins = ?, result_retention_seconds = ?, notify_url = ?, notify_secret = ?,
+		allow_upload_fallback = ?, attempts_per_uuid = ?
 		WHERE id = ?`,
-		k.Name, boolInt(k.CanCompare), ipsJSON, k.CallLimit, k.Concurrency, originsJSON, retention,
-		k.NotifyURL, k.NotifySecret, k.ID)
+		k.Name, boolInt(k.CanCompare), s.ips, k.CallLimit, k.Concurrency, s.origins, s.retentionSeconds,
+		k.NotifyURL, k.NotifySecret, boolInt(k.AllowUploadFallback), s.attemptsPerUUID, k.ID)
 	if err != nil {
 		return fmt.Errorf("sqlite: update key: %w", err)
 	}
 	return oneRow(res, k.ID)
 }
 
-// keySettings encodes the list and duration settings of k as stored.
-func keySettings(k *store.Key) (ips, origins string, retentionSeconds int64, err error) {
+// settings are a key's list, duration and budget settings as stored.
+type settings struct {
+	ips, origins     string // JSON arrays
+	retentionSeconds int64
+	attemptsPerUUID  int
+}
+
+// keySettings checks the settings of k and encodes them as stored, with
+// defaults made explicit.
+func keySettings(k *store.Key) (settings, error) {
 	if err := store.CheckResultRetention(k.ResultRetention); err != nil {
-		return "", "", 0, fmt.Errorf("key %q: %w", k.ID, err)
+		return settings{}, fmt.Errorf("key %q: %w", k.ID, err)
+	}
+	if err := store.CheckAttemptsPerUUID(k.AttemptsPerUUID); err != nil {
+		return settings{}, fmt.Errorf("key %q: %w", k.ID, err)
 	}
 	retention := k.ResultRetention
 	if retention == 0 {
 		retention = store.MaxResultRetention
+	}
+	attempts := k.AttemptsPerUUID
+	if attempts == 0 {
+		attempts = store.DefaultAttemptsPerUUID
 	}
 	list := make([]string, len(k.AllowedIPs))
 	for i, p := range k.AllowedIPs {
@@ -109,7 +126,7 @@ func keySettings(k *store.Key) (ips, origins string, retentionSeconds int64, err
 	}
 	ipsJSON, err := json.Marshal(list)
 	if err != nil {
-		return "", "", 0, err
+		return settings{}, err
 	}
 	o := k.AllowedOrigins
 	if o == nil {
@@ -117,13 +134,18 @@ func keySettings(k *store.Key) (ips, origins string, retentionSeconds int64, err
 	}
 	originsJSON, err := json.Marshal(o)
 	if err != nil {
-		return "", "", 0, err
+		return settings{}, err
 	}
-	return string(ipsJSON), string(originsJSON), int64(retention / time.Second), nil
+	return settings{
+		ips:              string(ipsJSON),
+		origins:          string(originsJSON),
+		retentionSeconds: int64(retention / time.Second),
+		attemptsPerUUID:  attempts,
+	}, nil
 }
 
-// DeleteKey implements store.Store. Verification records go with the key
-// through ON DELETE CASCADE.
+// DeleteKey implements store.Store. Verification records and the key's
+// subject attempts go with the key through ON DELETE CASCADE.
 func (db *DB) DeleteKey(ctx context.Context, id string) error {
 	res, err := db.db.ExecContext(ctx, `DELETE FROM keys WHERE id = ?`, id)
 	if err != nil {
@@ -153,14 +175,14 @@ type scanner interface{ Scan(...any) error }
 
 func scanKey(s scanner) (*store.Key, error) {
 	var (
-		k                 store.Key
-		disabled, compare int
-		ips, origins      string
-		created           string
-		retention         int64
+		k                           store.Key
+		disabled, compare, fallback int
+		ips, origins                string
+		created                     string
+		retention                   int64
 	)
 	err := s.Scan(&k.ID, &k.Name, &k.SecretHash, &disabled, &compare, &ips, &k.CallLimit, &k.Calls,
-		&k.Concurrency, &origins, &retention, &k.NotifyURL, &k.NotifySecret, &created)
+		&k.Concurrency, &origins, &retention, &k.NotifyURL, &k.NotifySecret, &fallback, &k.AttemptsPerUUID, &created)
 	if err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil, err
@@ -169,6 +191,7 @@ func scanKey(s scanner) (*store.Key, error) {
 	}
 	k.Disabled = disabled != 0
 	k.CanCompare = compare != 0
+	k.AllowUploadFallback = fallback != 0
 	var ipStrings []string
 	if err := json.Unmarshal([]byte(ips), &ipStrings); err != nil {
 		return nil, fmt.Errorf("sqlite: key %q: allowed_ips: %w", k.ID, err)

@@ -48,6 +48,13 @@ func (db *DB) PurgeVerifications(ctx context.Context, now time.Time) (store.Purg
 		formatTime(now.Add(-store.TombstoneRetention))); err != nil {
 		return p, fmt.Errorf("sqlite: prune delivery log: %w", err)
 	}
+	// The per-uuid budget counts attempts within SubjectWindow; older
+	// records count for nothing and go, whatever became of their
+	// verifications.
+	if _, err := db.db.ExecContext(ctx, `DELETE FROM subject_attempts WHERE at <= ?`,
+		formatTime(now.Add(-store.SubjectWindow))); err != nil {
+		return p, fmt.Errorf("sqlite: prune attempts per uuid: %w", err)
+	}
 	// Every sweep, not only one that purged: a key deleted since (by this
 	// process or a `glint keys delete` beside it), or a checkpoint that a
 	// reader kept from completing last time, leaves deleted rows' pages in
@@ -108,7 +115,7 @@ func purgeOne(ctx context.Context, tx *sql.Tx, token string, now time.Time) erro
 		}
 	}
 	_, err := tx.ExecContext(ctx, `UPDATE verifications SET liveness_result = NULL, verify_result = NULL,
-		uuid = '', biz_no = NULL, purged_at = ? WHERE token = ?`, formatTime(now), token)
+		uuid = '', biz_no = NULL, subject = NULL, purged_at = ? WHERE token = ?`, formatTime(now), token)
 	if err != nil {
 		return fmt.Errorf("sqlite: purge %s: %w", token, err)
 	}

@@ -3,6 +3,7 @@ package sqlite_test
 import (
 	"context"
 	"database/sql"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -121,4 +122,69 @@ func rawDB(tb testing.TB, path string) *sql.DB {
 	}
 	tb.Cleanup(func() { raw.Close() })
 	return raw
+}
+
+// TestUpgradeToCaptureDefences opens a database at schema version 6, the
+// last before the capture defences, holding a key and a verification:
+// the key must come out with the upload fallback off and the default
+// attempts per uuid, and the verification unbudgeted.
+func TestUpgradeToCaptureDefences(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "glint.db")
+	raw := rawDB(t, path)
+	if _, err := raw.Exec(`CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)`); err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range store.SchemaVersions() {
+		if v.Version >= 7 {
+			break
+		}
+		b, err := os.ReadFile(filepath.Join("migrations", v.File()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := raw.Exec(string(b)); err != nil {
+			t.Fatalf("%s: %v", v.File(), err)
+		}
+		if _, err := raw.Exec(`INSERT INTO schema_migrations VALUES (?, ?, '2026-01-01T00:00:00.000000000Z')`, v.Version, v.File()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, q := range []string{
+		`INSERT INTO keys (id, name, secret_hash, concurrency, created_at) VALUES ('k', 'k', x'00', 1, '2026-01-01T00:00:00.000000000Z')`,
+		`INSERT INTO verifications (token, key_id, uuid, color_number, liveness_preferences, language, procedure_type,
+			comparison_type, max_upload_times, life_time_seconds, multi_oriented_detection, fail_when_ref_multiple_faces,
+			return_multifaces_tag, face_occlusion_detection, status, issued_at, expires_at)
+			VALUES ('old', 'k', 'person', 6, 'none', '0', 'raw_flash', '0', 3, 3600, 0, 0, 0, 0, 'NOT_STARTED',
+			'2026-01-01T00:00:00.000000000Z', '2026-01-01T01:00:00.000000000Z')`,
+	} {
+		if _, err := raw.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	raw.Close()
+
+	db := sqlite.New(path)
+	if err := db.Open(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	k, err := db.Key(ctx, "k")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if k.AllowUploadFallback || k.AttemptsPerUUID != store.DefaultAttemptsPerUUID {
+		t.Errorf("key after the upgrade: AllowUploadFallback %v, AttemptsPerUUID %d; want false, %d",
+			k.AllowUploadFallback, k.AttemptsPerUUID, store.DefaultAttemptsPerUUID)
+	}
+	now := time.Date(2026, 1, 1, 0, 1, 0, 0, time.UTC)
+	if v, err := db.BeginCapture(ctx, "old", now); err != nil || v.Subject != nil {
+		t.Fatalf("BeginCapture of the old record = %+v, %v; want it admitted, without a subject", v, err)
+	}
+	for range 3 {
+		if _, err := db.CountAttempt(ctx, "old", now); err != nil {
+			t.Fatalf("CountAttempt of the old record: %v", err)
+		}
+	}
 }

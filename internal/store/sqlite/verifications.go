@@ -44,13 +44,14 @@ func (db *DB) CreateVerification(ctx context.Context, v *store.Verification) err
 			token, key_id, biz_no, uuid, color_number, liveness_preferences, language, procedure_type,
 			comparison_type, max_upload_times, life_time_seconds, multi_oriented_detection,
 			fail_when_ref_multiple_faces, return_multifaces_tag, face_occlusion_detection,
-			status, attempts, fetches, issued_at, expires_at, result_retention_seconds
-		) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,
+			status, attempts, fetches, issued_at, expires_at, subject, result_retention_seconds
+		) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,
 			(SELECT result_retention_seconds FROM keys WHERE id = ?))`,
 			v.Token, v.KeyID, bizNo, v.UUID, v.ColorNumber, v.LivenessPreferences, v.Language, v.ProcedureType,
 			v.ComparisonType, v.MaxUploadTimes, int64(v.LifeTime/time.Second), boolInt(v.MultiOrientedDetection),
 			boolInt(v.FailWhenRefMultipleFaces), boolInt(v.ReturnMultifacesTag), boolInt(v.FaceOcclusionDetection),
-			string(v.Status), v.Attempts, v.Fetches, formatTime(v.IssuedAt), formatTime(v.ExpiresAt), v.KeyID)
+			string(v.Status), v.Attempts, v.Fetches, formatTime(v.IssuedAt), formatTime(v.ExpiresAt),
+			nullBytes(v.Subject), v.KeyID)
 		if isUniqueViolation(err) {
 			return fmt.Errorf("token: %w", store.ErrConflict)
 		}
@@ -94,11 +95,11 @@ func (db *DB) Verification(ctx context.Context, token string) (*store.Verificati
 			token, key_id, biz_no, uuid, color_number, liveness_preferences, language, procedure_type,
 			comparison_type, max_upload_times, life_time_seconds, multi_oriented_detection,
 			fail_when_ref_multiple_faces, return_multifaces_tag, face_occlusion_detection,
-			status, attempts, fetches, issued_at, expires_at, result_retention_seconds
+			status, attempts, fetches, issued_at, expires_at, subject, result_retention_seconds
 		FROM verifications WHERE token = ?`, token).Scan(
 		&v.Token, &v.KeyID, &bizNo, &v.UUID, &v.ColorNumber, &v.LivenessPreferences, &v.Language, &v.ProcedureType,
 		&v.ComparisonType, &v.MaxUploadTimes, &lifeSeconds, &multi, &failMulti, &retMulti, &occl,
-		&status, &v.Attempts, &v.Fetches, &issued, &expires, &retention)
+		&status, &v.Attempts, &v.Fetches, &issued, &expires, &v.Subject, &retention)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("verification: %w", store.ErrNotFound)
 	}
@@ -167,6 +168,15 @@ func decodeEmbedding(b []byte) ([]float32, error) {
 		e[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:]))
 	}
 	return e, nil
+}
+
+// nullBytes stores an empty b as NULL, for nullable BLOB columns where
+// empty means absent.
+func nullBytes(b []byte) any {
+	if len(b) == 0 {
+		return nil
+	}
+	return b
 }
 
 // nonNil keeps NOT NULL BLOB columns satisfied by an empty value.

@@ -85,6 +85,13 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"NotifyClaimLost", testNotifyClaimLost},
 		{"NotifyGone", testNotifyGone},
 		{"NotifyDeliveries", testNotifyDeliveries},
+		{"KeyCaptureSettings", testKeyCaptureSettings},
+		{"SubjectRoundTrip", testSubjectRoundTrip},
+		{"SubjectBudget", testSubjectBudget},
+		{"SubjectBudgetWindow", testSubjectBudgetWindow},
+		{"SubjectBudgetPurge", testSubjectBudgetPurge},
+		{"SubjectBudgetDeleteKey", testSubjectBudgetDeleteKey},
+		{"SubjectBudgetConcurrent", testSubjectBudgetConcurrent},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -166,6 +173,9 @@ func testKeyRoundTrip(t *testing.T, s store.Store) {
 		NotifyURL:       "https://hooks.example/glint",
 		NotifySecret:    []byte{9, 8, 7},
 		CreatedAt:       t0,
+
+		AllowUploadFallback: true,
+		AttemptsPerUUID:     7,
 	}
 	in := *want
 	mustCreateKey(t, s, &in)
@@ -201,6 +211,10 @@ func testKeyDefaults(t *testing.T, s store.Store) {
 	if got.ResultRetention != store.MaxResultRetention || got.NotifyURL != "" || got.NotifySecret != nil {
 		t.Errorf("defaults: ResultRetention %v, NotifyURL %q, NotifySecret %v; want %v, empty, nil",
 			got.ResultRetention, got.NotifyURL, got.NotifySecret, store.MaxResultRetention)
+	}
+	if got.AllowUploadFallback || got.AttemptsPerUUID != store.DefaultAttemptsPerUUID {
+		t.Errorf("defaults: AllowUploadFallback %v, AttemptsPerUUID %d; want false, %d",
+			got.AllowUploadFallback, got.AttemptsPerUUID, store.DefaultAttemptsPerUUID)
 	}
 }
 
