@@ -301,9 +301,28 @@ type Result struct {
 	Images *Images `json:"images,omitempty"`
 }
 
+// Liveness results (Liveness.Result).
+const (
+	// LivenessPass: the live face passed over the real-time channel.
+	LivenessPass = "PASS"
+	LivenessFail = "FAIL"
+	// LivenessPassUpload: frames uploaded through the HTTP fallback
+	// passed the analysis. The client knew every colour in advance and
+	// chose every timestamp, so software can produce such frames from a
+	// photo; only keys that opted in to the fallback get it, and Passed
+	// never accepts it (see PassedAllowingUpload).
+	LivenessPassUpload = "PASS_UPLOAD"
+)
+
+// Transports of a liveness result (Liveness.Transport).
+const (
+	TransportRTC    = "rtc"
+	TransportUpload = "upload"
+)
+
 // Liveness is liveness_result.
 type Liveness struct {
-	// Result is "PASS" or "FAIL".
+	// Result is one of the Liveness constants.
 	Result string `json:"result"`
 	// Details counts the person's mistakes by kind (FACE_NOT_FOUND,
 	// SIDE_FACE, …) and UPLOAD_TIMES, the attempts used. They explain a
@@ -329,6 +348,10 @@ type FaceGenuineness struct {
 	SyntheticFaceThreshold  float64 `json:"synthetic_face_threshold"`
 	// FaceReplaced is 1 when the person changed during the verification.
 	FaceReplaced int `json:"face_replaced"`
+	// InjectionSuspected is 1 when the pictures looked made by software
+	// rather than taken by a camera; InjectionSignals say why.
+	InjectionSuspected int      `json:"injection_suspected"`
+	InjectionSignals   []string `json:"injection_signals,omitempty"`
 }
 
 // VerifyResult is verify_result: the comparison with each reference.
@@ -354,11 +377,29 @@ type Images struct {
 }
 
 // Passed reports whether r accepts the person at the false-accept rate
-// far (one of the FAR constants): the status is OK, liveness passed, and
-// every reference's confidence reaches that rate's threshold from this
-// same result.
-func (r *Result) Passed(far string) bool {
-	if r.Status != StatusOK || r.Liveness == nil || r.Liveness.Result != "PASS" || r.Verify == nil {
+// far (one of the FAR constants): the status is OK, liveness passed over
+// the real-time channel with no injection suspected, and every
+// reference's confidence reaches that rate's threshold from this same
+// result. A verdict of the upload fallback (PASS_UPLOAD) is not accepted.
+func (r *Result) Passed(far string) bool { return r.accepts(far, false) }
+
+// PassedAllowingUpload is Passed that also accepts a verdict of the HTTP
+// upload fallback (LivenessPassUpload), for keys that opted in to it and
+// accept its weaker guarantee: software that renders a photo can pass it.
+func (r *Result) PassedAllowingUpload(far string) bool { return r.accepts(far, true) }
+
+func (r *Result) accepts(far string, upload bool) bool {
+	if r.Status != StatusOK || r.Liveness == nil || r.Verify == nil {
+		return false
+	}
+	l := r.Liveness
+	switch {
+	case l.Result == LivenessPass && l.Transport == TransportRTC:
+	case upload && l.Result == LivenessPassUpload && l.Transport == TransportUpload:
+	default:
+		return false
+	}
+	if g := l.FaceGenuineness; g != nil && g.InjectionSuspected != 0 {
 		return false
 	}
 	refs := 0

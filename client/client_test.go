@@ -209,24 +209,39 @@ func TestPassed(t *testing.T) {
 	t.Parallel()
 	th := map[string]float64{client.FAR1e3: 60, client.FAR1e4: 70}
 	ref := func(c float64) *client.RefResult { return &client.RefResult{Confidence: c, Thresholds: th} }
-	pass := &client.Liveness{Result: "PASS"}
+	pass := &client.Liveness{Result: "PASS", Transport: "rtc"}
+	upload := &client.Liveness{Result: "PASS_UPLOAD", Transport: "upload"}
 	for _, tt := range []struct {
 		name string
 		r    client.Result
 		want bool
+		// wantUpload is PassedAllowingUpload's answer.
+		wantUpload bool
 	}{
-		{"Pass", client.Result{Status: client.StatusOK, Liveness: pass, Verify: &client.VerifyResult{Ref1: ref(70)}}, true},
-		{"BothRefs", client.Result{Status: client.StatusOK, Liveness: pass, Verify: &client.VerifyResult{Ref1: ref(90), Ref2: ref(71)}}, true},
-		{"OneRefShort", client.Result{Status: client.StatusOK, Liveness: pass, Verify: &client.VerifyResult{Ref1: ref(90), Ref2: ref(69.9)}}, false},
-		{"Failed", client.Result{Status: client.StatusFailed, Liveness: pass, Verify: &client.VerifyResult{Ref1: ref(90)}}, false},
-		{"LivenessFail", client.Result{Status: client.StatusOK, Liveness: &client.Liveness{Result: "FAIL"}, Verify: &client.VerifyResult{Ref1: ref(90)}}, false},
-		{"NoLiveness", client.Result{Status: client.StatusOK, Verify: &client.VerifyResult{Ref1: ref(90)}}, false},
-		{"NoVerify", client.Result{Status: client.StatusOK, Liveness: pass}, false},
-		{"NoRefs", client.Result{Status: client.StatusOK, Liveness: pass, Verify: &client.VerifyResult{}}, false},
-		{"UnknownFAR", client.Result{Status: client.StatusOK, Liveness: pass, Verify: &client.VerifyResult{Ref1: &client.RefResult{Confidence: 99}}}, false},
+		{"Pass", client.Result{Status: client.StatusOK, Liveness: pass, Verify: &client.VerifyResult{Ref1: ref(70)}}, true, true},
+		{"BothRefs", client.Result{Status: client.StatusOK, Liveness: pass, Verify: &client.VerifyResult{Ref1: ref(90), Ref2: ref(71)}}, true, true},
+		{"OneRefShort", client.Result{Status: client.StatusOK, Liveness: pass, Verify: &client.VerifyResult{Ref1: ref(90), Ref2: ref(69.9)}}, false, false},
+		{"Failed", client.Result{Status: client.StatusFailed, Liveness: pass, Verify: &client.VerifyResult{Ref1: ref(90)}}, false, false},
+		{"LivenessFail", client.Result{Status: client.StatusOK, Liveness: &client.Liveness{Result: "FAIL", Transport: "rtc"}, Verify: &client.VerifyResult{Ref1: ref(90)}}, false, false},
+		{"NoLiveness", client.Result{Status: client.StatusOK, Verify: &client.VerifyResult{Ref1: ref(90)}}, false, false},
+		{"NoVerify", client.Result{Status: client.StatusOK, Liveness: pass}, false, false},
+		{"NoRefs", client.Result{Status: client.StatusOK, Liveness: pass, Verify: &client.VerifyResult{}}, false, false},
+		{"UnknownFAR", client.Result{Status: client.StatusOK, Liveness: pass, Verify: &client.VerifyResult{Ref1: &client.RefResult{Confidence: 99}}}, false, false},
+		// The upload fallback's verdict: only when the caller says so.
+		{"Upload", client.Result{Status: client.StatusOK, Liveness: upload, Verify: &client.VerifyResult{Ref1: ref(90)}}, false, true},
+		{"UploadShort", client.Result{Status: client.StatusOK, Liveness: upload, Verify: &client.VerifyResult{Ref1: ref(60)}}, false, false},
+		// A PASS stored by an older version for an upload: never.
+		{"PassOverUpload", client.Result{Status: client.StatusOK, Liveness: &client.Liveness{Result: "PASS", Transport: "upload"},
+			Verify: &client.VerifyResult{Ref1: ref(90)}}, false, false},
+		{"NoTransport", client.Result{Status: client.StatusOK, Liveness: &client.Liveness{Result: "PASS"}, Verify: &client.VerifyResult{Ref1: ref(90)}}, false, false},
+		{"InjectionSuspected", client.Result{Status: client.StatusOK, Liveness: &client.Liveness{Result: "PASS", Transport: "rtc",
+			FaceGenuineness: &client.FaceGenuineness{InjectionSuspected: 1}}, Verify: &client.VerifyResult{Ref1: ref(90)}}, false, false},
 	} {
 		if got := tt.r.Passed(client.FAR1e4); got != tt.want {
 			t.Errorf("%s: Passed = %v, want %v", tt.name, got, tt.want)
+		}
+		if got := tt.r.PassedAllowingUpload(client.FAR1e4); got != tt.wantUpload {
+			t.Errorf("%s: PassedAllowingUpload = %v, want %v", tt.name, got, tt.wantUpload)
 		}
 	}
 }

@@ -109,7 +109,7 @@ type signedRequest struct {
 func TestVerifyNotification(t *testing.T) {
 	t.Parallel()
 	data := `{"request_id":"1,x","time_used":0,"biz_no":"order-77","status":"OK",` +
-		`"liveness_result":{"result":"PASS","details":{"UPLOAD_TIMES":1}},` +
+		`"liveness_result":{"result":"PASS","details":{"UPLOAD_TIMES":1},"transport":"rtc"},` +
 		`"verify_result":{"result_ref1":{"confidence":80,"thresholds":{"1e-4":70}}}}`
 	legacy := hex.EncodeToString(client.LegacySign(secret, []byte(data)))
 	now := time.Now()

@@ -488,11 +488,36 @@ func (sc *cameraScene) String() string {
 // must not starve the page it measures. The frame and the gain map reach the page
 // as PNG bytes decoded by createImageBitmap, which the page's
 // Content-Security-Policy (img-src 'self') does not govern.
+//
+// This camera is a real-time renderer: a still photo relit in software for
+// each colour as the page shows it, which is the digital injection attack
+// of docs/liveness.md. As such (DISGUISE false) it leaves every trace the
+// server looks for: the picture never moves, its three noise patterns
+// recur, its track is a canvas capture, getUserMedia is a page script's
+// and the browser reports automation. DISGUISE true adds what an attacker
+// must add to pass: the picture drifts by a smooth random walk of MOTION_PX
+// (a hand-held phone), and the script hides itself (getUserMedia and
+// toString that read as the browser's own, the track presented as a front
+// camera's); the test browser is started without the automation flag.
+// That a renderer so disguised passes is the limit the docs state.
 const cameraJS = `(() => {
   const W = {{W}}, H = {{H}}, GAIN_SCALE = {{GAIN_SCALE}}, PALETTE = {{PALETTE}};
   const LATENCY_MS = {{LATENCY_MS}}, NOISE = {{NOISE}}, EXPOSURE = {{EXPOSURE}}, PAGE_WHITE = {{PAGE_WHITE}};
+  const DISGUISE = {{DISGUISE}}, MOTION_PX = {{MOTION_PX}};
   const FPS = 30, VARIANTS = 3;
   const FRAME_PNG = '{{FRAME_PNG}}', GAIN_PNG = '{{GAIN_PNG}}';
+  // Functions of this script that must read as the browser's own.
+  const nativeToString = Function.prototype.toString;
+  const masked = new WeakMap();
+  const mask = (fn, name) => {
+    if (DISGUISE) masked.set(fn, 'function ' + name + '() { [native code] }');
+    return fn;
+  };
+  if (DISGUISE) {
+    Function.prototype.toString = mask(function toString() {
+      return masked.has(this) ? masked.get(this) : nativeToString.call(this);
+    }, 'toString');
+  }
   const decode = async (b64) => {
     const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
     const bmp = await createImageBitmap(new Blob([bytes], { type: 'image/png' }),
@@ -545,6 +570,10 @@ const cameraJS = `(() => {
     canvas.width = W;
     canvas.height = H;
     const g = canvas.getContext('2d');
+    // The moving camera draws each frame through a scratch canvas, at a
+    // sub-pixel offset.
+    const scratch = new OffscreenCanvas(W, H);
+    const sg = scratch.getContext('2d');
     const render = (key) => {
       const [s0, s1, s2] = lightOf(key);
       const out = [];
@@ -563,35 +592,74 @@ const cameraJS = `(() => {
     };
     const frames = new Map();
     for (const key of [PAGE, ...PALETTE]) frames.set(key, render(key));
-    let last = -Infinity, n = 0;
+    let last = -Infinity, n = 0, mx = 0, my = 0;
     const draw = (now) => {
       requestAnimationFrame(draw);
       watch(now);
       if (now - last < 1000 / FPS - 4) return;
+      const dt = Math.min(200, now - last);
       last = now;
       const key = keyAt(now - LATENCY_MS);
       if (!frames.has(key)) frames.set(key, render(key));
-      g.putImageData(frames.get(key)[n++ % VARIANTS], 0, 0);
+      const img = frames.get(key)[n++ % VARIANTS];
+      if (MOTION_PX <= 0) {
+        g.putImageData(img, 0, 0);
+        return;
+      }
+      // A smooth random walk with a half-second time constant and a
+      // spread of MOTION_PX, as the simulator moves a hand-held phone.
+      const a = Math.exp(-dt / 500), b = Math.sqrt(1 - a * a);
+      mx = a * mx + b * MOTION_PX * gaussian();
+      my = a * my + b * MOTION_PX * gaussian();
+      sg.putImageData(img, 0, 0);
+      g.fillStyle = '#808080';
+      g.fillRect(0, 0, W, H);
+      g.drawImage(scratch, mx, my);
     };
     requestAnimationFrame(draw);
     return canvas;
   };
-  md.getUserMedia = async () => (await (camera = camera || start())).captureStream(FPS);
+  // The disguise of the track: a front camera's prototype, name and
+  // settings instead of a canvas capture's.
+  const hide = (track) => {
+    const settings = MediaStreamTrack.prototype.getSettings;
+    Object.setPrototypeOf(track, MediaStreamTrack.prototype);
+    Object.defineProperty(track, 'label', { value: 'Front Camera', configurable: true });
+    track.getSettings = mask(function getSettings() {
+      return Object.assign({}, settings.call(track), { deviceId: 'f00dcafe', groupId: 'cafef00d', facingMode: 'user' });
+    }, 'getSettings');
+  };
+  md.getUserMedia = mask(async function getUserMedia() {
+    const stream = (await (camera = camera || start())).captureStream(FPS);
+    if (DISGUISE) hide(stream.getVideoTracks()[0]);
+    return stream;
+  }, 'getUserMedia');
 })();`
 
-// cameraScript returns cameraJS for the scene.
-func (sc *cameraScene) cameraScript(t testing.TB, latency time.Duration) string {
+// cameraMotion is the disguised camera's drift, in pixels of the 480×640
+// frame (its face is about 100 px between the eyes): 1.5 px is a few
+// hundredths of the eye distance, a steady hand.
+const cameraMotion = 1.5
+
+// cameraScript returns cameraJS for the scene: the disguised, moving
+// camera, or the naive renderer that leaves its traces.
+func (sc *cameraScene) cameraScript(t testing.TB, latency time.Duration, disguise bool) string {
 	frame, gain := sc.pngs(t)
 	var hex []string
 	for _, c := range liveness.Palette {
 		hex = append(hex, c.Hex())
 	}
 	palette, _ := json.Marshal(hex)
+	motion := 0.0
+	if disguise {
+		motion = cameraMotion
+	}
 	return strings.NewReplacer(
 		"{{W}}", strconv.Itoa(camW), "{{H}}", strconv.Itoa(camH),
 		"{{GAIN_SCALE}}", strconv.FormatFloat(gainScale, 'g', -1, 64), "{{PALETTE}}", string(palette),
 		"{{LATENCY_MS}}", strconv.FormatInt(latency.Milliseconds(), 10),
 		"{{NOISE}}", fmt.Sprint(camNoise), "{{EXPOSURE}}", fmt.Sprint(camExposure), "{{PAGE_WHITE}}", fmt.Sprint(pageWhite),
 		"{{FRAME_PNG}}", frame, "{{GAIN_PNG}}", gain,
+		"{{DISGUISE}}", strconv.FormatBool(disguise), "{{MOTION_PX}}", fmt.Sprint(motion),
 	).Replace(cameraJS)
 }

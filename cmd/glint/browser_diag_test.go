@@ -33,11 +33,15 @@ func diagnose(t *testing.T, e *face.Engine, models string, out captureOutcome) {
 		t.Errorf("diagnosis: %v", err)
 		return
 	}
+	// The server does not send the holds: each is taken from when the
+	// page received its colour and the next one (or DONE).
 	type colour struct {
 		hex  string
 		hold time.Duration
 	}
-	seqs := map[string]map[int]colour{}
+	var last *colour
+	var lastAt time.Time
+	seqs := map[string]map[int]*colour{}
 	shown := map[string]map[int]float64{}
 	var order []string
 	type frame struct {
@@ -64,12 +68,20 @@ func diagnose(t *testing.T, e *face.Engine, models string, out captureOutcome) {
 			}
 		case m.text != "":
 			var c session.ColorMessage
-			if json.Unmarshal([]byte(m.text), &c) == nil && c.Type == "color" && c.Status == session.ColorColoring {
+			if json.Unmarshal([]byte(m.text), &c) != nil || c.Type != "color" {
+				continue
+			}
+			if last != nil {
+				last.hold = m.at.Sub(lastAt)
+				last = nil
+			}
+			if c.Status == session.ColorColoring {
 				if seqs[c.SeqID] == nil {
-					seqs[c.SeqID] = map[int]colour{}
+					seqs[c.SeqID] = map[int]*colour{}
 					order = append(order, c.SeqID)
 				}
-				seqs[c.SeqID][c.Index] = colour{hex: strings.ToUpper(c.Color), hold: time.Duration(c.HoldMs) * time.Millisecond}
+				last, lastAt = &colour{hex: strings.ToUpper(c.Color)}, m.at
+				seqs[c.SeqID][c.Index] = last
 			}
 		}
 	}
@@ -191,10 +203,11 @@ func (s *serverTracker) frame(img *face.RGB, ms float64) liveness.Frame {
 		f = s.an.Track(img, b)
 		s.lastC = face.Centroid(f.Landmarks[:])
 	}
-	fr := liveness.Frame{T: time.UnixMicro(int64(ms * 1000)), Faces: s.faces}
+	var fr liveness.Frame
 	if s.have {
-		fr.Img, fr.Face = session.AnalysisWindow(img, f)
+		fr, _ = session.AnalysisWindow(img, f)
 	}
+	fr.T, fr.Faces = time.UnixMicro(int64(ms*1000)), s.faces
 	return fr
 }
 

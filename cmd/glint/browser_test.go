@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -30,6 +31,7 @@ import (
 	"github.com/glint-id/glint/internal/imaging/imagingtest"
 	"github.com/glint-id/glint/internal/liveness"
 	"github.com/glint-id/glint/internal/sdk"
+	"github.com/glint-id/glint/internal/session"
 	"github.com/glint-id/glint/internal/store"
 )
 
@@ -67,7 +69,8 @@ func TestBrowserVerification(t *testing.T) {
 	writePNG(t, filepath.Join(arts, "camera-frame.png"), scene.frame)
 	writePNG(t, filepath.Join(arts, "camera-gain.png"), scene.gainImage())
 	writePNG(t, filepath.Join(arts, "reference.png"), scene.reference)
-	camera := scene.cameraScript(t, cameraLatency)
+	camera := scene.cameraScript(t, cameraLatency, true)
+	naive := scene.cameraScript(t, cameraLatency, false)
 	reference := imagingtest.JPEG(t, scene.reference)
 	replay := writeReplayVideo(t, scene)
 
@@ -81,7 +84,10 @@ func TestBrowserVerification(t *testing.T) {
 	desktop := viewport{name: "desktop", w: 1280, h: 860, scale: 1}
 
 	t.Run("genuine", func(t *testing.T) {
-		browser := startChromium(t, chromium)
+		// The browser a person uses is not driven by automation: without
+		// the flag that says so, navigator.webdriver is false, as the
+		// disguised camera needs (see cameraJS).
+		browser := startChromium(t, chromium, undriven...)
 		for _, vp := range []viewport{phone, desktop} {
 			t.Run(vp.name, func(t *testing.T) {
 				token := srv.getToken(t, key, secret, reference, genuineAttempts)
@@ -104,6 +110,12 @@ func TestBrowserVerification(t *testing.T) {
 					if !ev.Pass && physicsChecks[ev.Reason] {
 						t.Errorf("attempt %d: the analysis rejected the genuine face on %q (score %.3f)", ev.Attempt, ev.Reason, ev.Score)
 					}
+					// The disguised camera must read as a camera: an
+					// injection signal here means the SDK's report or
+					// the frames' own signals misjudge it.
+					if !ev.Pass && ev.Reason == liveness.CheckInjection {
+						t.Errorf("attempt %d: injection suspected in the disguised camera\n%s", ev.Attempt, strings.Join(srv.sessionLog(token), "\n"))
+					}
 				}
 				if res.Status != store.StatusOK || out.outcome != "ok" {
 					t.Fatalf("genuine face: status %s, page outcome %q after %d attempts, want OK", res.Status, out.outcome, out.attempts)
@@ -113,6 +125,46 @@ func TestBrowserVerification(t *testing.T) {
 				}
 				checkSamePerson(t, res)
 			})
+		}
+	})
+
+	// The same camera without its disguise: a still photo relit in the
+	// page for each colour, which the reflection analysis alone would
+	// pass. The server must see what it is: no motion, pictures that
+	// recur, a canvas track, a replaced getUserMedia, an automated
+	// browser; each signal fails the attempt.
+	t.Run("naive-render", func(t *testing.T) {
+		browser := startChromium(t, chromium)
+		token := srv.getToken(t, key, secret, reference, 2)
+		out := runCapture(t, browser, srv, captureRun{
+			name: "naive-render", vp: phone, token: token, camera: naive, shots: filepath.Join(arts, "naive-render"),
+		})
+		res := srv.result(t, token)
+		logResult(t, res)
+		if res.Status != store.StatusFailed || out.outcome != "fail" {
+			t.Fatalf("naive renderer: status %s, page outcome %q, want FAILED", res.Status, out.outcome)
+		}
+		if res.Verify != nil {
+			t.Errorf("verify_result %+v stored for a failed verification", res.Verify)
+		}
+		evs := srv.evaluations(token)
+		if len(evs) == 0 {
+			t.Fatalf("no attempt was judged: the renderer never reached the analysis\n%s", strings.Join(srv.sessionLog(token), "\n"))
+		}
+		g := res.Liveness.FaceGenuineness
+		if g == nil || g.InjectionSuspected != 1 {
+			t.Fatalf("face_genuineness %+v, want injection_suspected 1", g)
+		}
+		for _, want := range []string{liveness.SignalStaticScene, liveness.SignalRepeatedFrames, session.SignalSyntheticCamera,
+			session.SignalPatchedMedia, session.SignalAutomation} {
+			if !slices.Contains(g.InjectionSignals, want) {
+				t.Errorf("injection signals %v lack %s", g.InjectionSignals, want)
+			}
+		}
+		for _, ev := range evs {
+			if ev.Reason != liveness.CheckInjection {
+				t.Errorf("attempt %d failed on %q, want %q", ev.Attempt, ev.Reason, liveness.CheckInjection)
+			}
 		}
 	})
 
@@ -181,6 +233,14 @@ func TestBrowserVerification(t *testing.T) {
 			t.Logf("serve log:\n%s", srv.logs.String())
 		}
 	})
+}
+
+// undriven starts Chromium as a person's browser would be: without the
+// automation switch chromedp sets by default, so that the page's
+// navigator.webdriver is false.
+var undriven = []chromedp.ExecAllocatorOption{
+	chromedp.Flag("enable-automation", false),
+	chromedp.Flag("disable-blink-features", "AutomationControlled"),
 }
 
 // genuineAttempts is max_upload_times for the genuine runs: the API's
@@ -426,10 +486,11 @@ func runCapture(t *testing.T, browser context.Context, srv *browserServer, run c
 		t.Fatalf("%s: clicking Start: %v", run.name, err)
 	}
 	// When the last colour of a sequence will be half-way through its
-	// hold: the moment to photograph the flash stage. A screenshot stalls
-	// the page for a moment (at a phone's pixel ratio, over 100 ms), and
-	// only there does a stall disturb nothing the server measures: the
-	// colour changes and the hold times it checks are all before it.
+	// hold (at least 300 ms, which the server does not announce): the
+	// moment to photograph the flash stage. A screenshot stalls the page
+	// for a moment (at a phone's pixel ratio, over 100 ms), and only there
+	// does a stall disturb nothing the server measures: the colour changes
+	// and the hold times it checks are all before it.
 	lastColourMid := func() (time.Time, bool) {
 		mu.Lock()
 		defer mu.Unlock()
@@ -437,7 +498,6 @@ func runCapture(t *testing.T, browser context.Context, srv *browserServer, run c
 			var c struct {
 				Type, Status string
 				Index, Sum   int
-				HoldMs       int `json:"hold_ms"`
 			}
 			m := out.traffic[i]
 			if m.sent || json.Unmarshal([]byte(m.text), &c) != nil || c.Type != "color" || c.Status != "COLORING" {
@@ -446,7 +506,7 @@ func runCapture(t *testing.T, browser context.Context, srv *browserServer, run c
 			if c.Index != c.Sum {
 				return time.Time{}, false
 			}
-			return m.at.Add(time.Duration(c.HoldMs) * time.Millisecond / 2), true
+			return m.at.Add(150 * time.Millisecond), true
 		}
 		return time.Time{}, false
 	}
@@ -555,9 +615,12 @@ func startBrowserServe(t *testing.T, models string) *browserServer {
 
 // sessionLog returns the channel's log lines about token, shortened to
 // their message and figures.
-func (s *browserServer) sessionLog(token string) []string {
+func (s *browserServer) sessionLog(token string) []string { return sessionLog(s.logs, token) }
+
+// sessionLog returns the channel's lines about token in a serve log.
+func sessionLog(logs *syncWriter, token string) []string {
 	var out []string
-	for _, line := range strings.Split(s.logs.String(), "\n") {
+	for _, line := range strings.Split(logs.String(), "\n") {
 		var m map[string]any
 		if json.Unmarshal([]byte(line), &m) != nil || m["token_prefix"] != token[:6] {
 			continue
@@ -581,9 +644,12 @@ type evaluation struct {
 }
 
 // evaluations returns the attempts of token the server judged.
-func (s *browserServer) evaluations(token string) []evaluation {
+func (s *browserServer) evaluations(token string) []evaluation { return evaluations(s.logs, token) }
+
+// evaluations returns the attempts of token a serve log says were judged.
+func evaluations(logs *syncWriter, token string) []evaluation {
 	var out []evaluation
-	for _, l := range s.sessionLog(token) {
+	for _, l := range sessionLog(logs, token) {
 		var ev evaluation
 		if j, ok := strings.CutPrefix(l, "rtc evaluated "); ok && json.Unmarshal([]byte(j), &ev) == nil {
 			out = append(out, ev)

@@ -63,6 +63,8 @@ func (c *ServeCommand) Run(ctx context.Context, args []string) error {
 	trusted := fs.String("trusted-proxy", "", "comma-separated `CIDRs` of proxies whose X-Forwarded-For is trusted")
 	keepRefs := fs.Bool("keep-reference-images", false, "store uploaded reference photos with each verification (audit)")
 	sdkHost := fs.String("sdk-host", c.env("GLINT_SDK_HOST", ""), "host `name` whose / also serves the capture channel, for SDKs given host \"wss://NAME\" (env GLINT_SDK_HOST)")
+	addrAttempts := fs.Int("address-attempts", 10, "capture attempts one client address may begin at once, over every token (`n`); behind a NAT shared by many people, raise it")
+	addrRefill := fs.Duration("address-attempt-interval", time.Minute, "how often a client address gets back one capture attempt (`duration`)")
 	rest, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -85,6 +87,9 @@ func (c *ServeCommand) Run(ctx context.Context, args []string) error {
 	}
 	if h := *sdkHost; h != "" && (strings.ContainsAny(h, ":/ ") || h != strings.ToLower(h)) {
 		return usageError(fs, "--sdk-host: want a bare lower-case host name, got %q", h)
+	}
+	if *addrAttempts < 1 || *addrRefill <= 0 {
+		return usageError(fs, "--address-attempts must be at least 1 and --address-attempt-interval positive")
 	}
 
 	logger := slog.New(slog.NewJSONHandler(c.Stderr, nil))
@@ -111,6 +116,7 @@ func (c *ServeCommand) Run(ctx context.Context, args []string) error {
 	}
 	if capture != nil {
 		capture.SDKHost = *sdkHost
+		capture.AttemptBurst, capture.AttemptRate = *addrAttempts, 1/addrRefill.Seconds()
 	}
 
 	handler, err := api.New(api.Config{

@@ -34,6 +34,9 @@ const (
 	reasonIPNotAllowed       = "IP_NOT_ALLOWED"
 	reasonLimitReached       = "LIMIT_REACHED"
 	reasonNoVerifyPermission = "NO_VERIFY_PERMISSION"
+	// reasonDenied: no right to this API (the upload fallback of a key
+	// that did not opt in).
+	reasonDenied = "DENIED"
 )
 
 func errAuthorization(reason string) *apiError {

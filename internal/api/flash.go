@@ -50,25 +50,32 @@ const (
 	maxUploadTextPart = 64 << 10
 )
 
-// flashCORS lets the page that uses the token read the reply: the
-// fallback is called from the integrator's page, another origin. The
-// origin is echoed only when the token's key allows it.
-func (h *Handler) flashCORS(c *call, token string) {
-	origin := c.r.Header.Get("Origin")
+// flashToken looks up the token a fallback call carries: it lets the
+// page that uses the token read the reply (the fallback is called from the
+// integrator's page, another origin; the origin is echoed only when the
+// token's key allows it), and reports false when the token's key did not
+// opt in to the fallback, which is then refused before any other field is
+// looked at (permission before arguments, spec §0). An unknown token is
+// left for the session to refuse.
+func (h *Handler) flashToken(c *call, token string) bool {
 	v, err := h.cfg.Store.Verification(c.r.Context(), token)
 	if err != nil {
-		return
+		return true
 	}
-	c.keyID = v.KeyID // the ledger row belongs to the token's key
-	if origin == "" {
-		return
-	}
+	c.keyID, c.byToken = v.KeyID, true
 	k, err := h.cfg.Store.Key(c.r.Context(), v.KeyID)
-	if err != nil || !session.OriginAllowed(k.AllowedOrigins, origin) {
-		return
+	if err != nil {
+		return true
 	}
-	c.w.Header().Set("Access-Control-Allow-Origin", origin)
-	c.w.Header().Add("Vary", "Origin")
+	if origin := c.r.Header.Get("Origin"); origin != "" && session.OriginAllowed(k.AllowedOrigins, origin) {
+		c.w.Header().Set("Access-Control-Allow-Origin", origin)
+		c.w.Header().Add("Vary", "Origin")
+	}
+	if !k.AllowUploadFallback {
+		c.fail(flashError(session.ErrUploadDisabled), nil)
+		return false
+	}
+	return true
 }
 
 // flashError maps the session's refusals to FaceID errors.
@@ -79,6 +86,10 @@ func flashError(err error) *apiError {
 		return errInvalidToken
 	case errors.Is(err, session.ErrNoAttempts):
 		return errAuthorization(reasonMoreRetryTimes)
+	case errors.Is(err, session.ErrUploadDisabled):
+		return errAuthorization(reasonDenied)
+	case errors.Is(err, session.ErrThrottled):
+		return errConcurrency
 	case errors.Is(err, session.ErrSeqID):
 		return errBad("seq_id")
 	case errors.Is(err, session.ErrTimeline):
@@ -89,8 +100,31 @@ func flashError(err error) *apiError {
 	return errInternal
 }
 
+// limited applies the fallback's rate limits: per client address before
+// the body is read, per token once it is known (token ""). It answers
+// CONCURRENCY_LIMIT_EXCEEDED, FaceID's refusal for a client calling too
+// fast, with a Retry-After, and reports false, when a limit is hit.
+func (h *Handler) limited(c *call, token string) bool {
+	var ok bool
+	var retry int
+	if token == "" {
+		ok, retry = h.flashAddrs.allow(c.client, c.start), h.flashAddrs.retryAfter()
+	} else {
+		ok, retry = h.flashTokens.allow(token, c.start), h.flashTokens.retryAfter()
+	}
+	if ok {
+		return false
+	}
+	c.w.Header().Set("Retry-After", strconv.Itoa(retry))
+	c.fail(errConcurrency, errors.New("fallback rate limit"))
+	return true
+}
+
 // startFlash implements POST /faceid/lite/raw/start_flash.
 func (h *Handler) startFlash(c *call) {
+	if h.limited(c, "") {
+		return
+	}
 	f, err := readForm(c.w, c.r, h.cfg.MaxBodyBytes, func(n string) bool { return n == "token" })
 	if errors.Is(err, errTooLarge) {
 		c.tooLarge = true
@@ -101,8 +135,16 @@ func (h *Handler) startFlash(c *call) {
 		c.fail(errMissing("token"), nil)
 		return
 	}
-	h.flashCORS(c, token)
-	fs, err := h.cfg.Capture.Sessions.StartFlash(c.r.Context(), token, c.r.Header.Get("Origin"))
+	if !h.flashToken(c, token) || h.limited(c, token) {
+		return
+	}
+	fs, err := h.cfg.Capture.Sessions.StartFlash(c.r.Context(), token, session.ConnInfo{
+		Origin: c.r.Header.Get("Origin"), Client: c.client,
+		Attempts: throttle{l: h.attempts, addr: c.client, now: h.cfg.Now},
+	})
+	if errors.Is(err, session.ErrThrottled) {
+		c.w.Header().Set("Retry-After", strconv.Itoa(h.attempts.retryAfter()))
+	}
 	if err != nil {
 		c.fail(flashError(err), err)
 		return
@@ -119,14 +161,17 @@ func (h *Handler) startFlash(c *call) {
 // time in milliseconds on the timeline's clock ("1234.5.jpg"), or, in
 // the same order, the numbers of an optional frame_times JSON array.
 func (h *Handler) validateFlash(c *call) {
+	if h.limited(c, "") {
+		return
+	}
 	maxFrame := h.captureParams().MaxFrameBytes
 	up, err := readUpload(c.w, c.r, h.cfg.MaxBodyBytes, maxFrame)
 	if errors.Is(err, errTooLarge) {
 		c.tooLarge = true
 		return
 	}
-	if up.token != "" {
-		h.flashCORS(c, up.token)
+	if up.token != "" && !h.flashToken(c, up.token) {
+		return
 	}
 	for _, m := range []struct {
 		name    string
@@ -141,6 +186,9 @@ func (h *Handler) validateFlash(c *call) {
 			c.fail(errMissing(m.name), err)
 			return
 		}
+	}
+	if h.limited(c, up.token) {
+		return
 	}
 	var timeline []session.TimelineEntry
 	if err := json.Unmarshal(up.timeline, &timeline); err != nil {

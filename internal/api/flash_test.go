@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/glint-id/glint/internal/api"
 	"github.com/glint-id/glint/internal/liveness"
 	"github.com/glint-id/glint/internal/store"
 )
@@ -87,9 +88,34 @@ func upload(r *rendered) ([]uploadFrame, string) {
 	return frames, string(b)
 }
 
+// allowUpload sets the key's upload-fallback opt-in.
+func (e *captureEnv) allowUpload(keyID string, on bool) {
+	e.t.Helper()
+	ctx := context.Background()
+	k, err := e.db.Key(ctx, keyID)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	k.AllowUploadFallback = on
+	if err := e.db.UpdateKey(ctx, k); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
 func TestFlashFallback(t *testing.T) {
 	e := newCaptureEnv(t, nil)
 	tok := e.captureToken(e.key, 2)
+
+	// Off by default: FaceID's refusal for an API the key has no right
+	// to, and nothing about the token changes.
+	denied := e.postMultipart("/faceid/lite/raw/start_flash", map[string]string{"token": tok}, nil)
+	if denied.status != http.StatusForbidden || denied.str("error_message") != "AUTHORIZATION_ERROR:DENIED" {
+		t.Fatalf("start_flash without the opt-in: %d %s", denied.status, denied.raw)
+	}
+	if v, _ := e.db.Verification(context.Background(), tok); v.Attempts != 0 || v.Status != store.StatusNotStarted {
+		t.Fatalf("a refused start_flash changed the record: %+v", v)
+	}
+	e.allowUpload(e.key, true)
 
 	start := e.postMultipart("/faceid/lite/raw/start_flash", map[string]string{"token": tok}, nil)
 	if start.status != http.StatusOK || start.str("request_id") == "" || start.fields["attempt"] != 1.0 || start.fields["max_upload_times"] != 2.0 {
@@ -112,13 +138,14 @@ func TestFlashFallback(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.Status != store.StatusOK || got.Liveness.Transport != store.TransportUpload || got.Verify == nil || len(got.Images) == 0 {
+	if got.Status != store.StatusOK || got.Liveness.Result != store.LivenessPassUpload || got.Liveness.Transport != store.TransportUpload ||
+		got.Verify == nil || len(got.Images) == 0 {
 		t.Fatalf("stored %+v", got)
 	}
 
-	// A sequence is single use.
+	// The verification is over: its sequence cannot be sent again.
 	again := e.postMultipart("/faceid/lite/raw/validate_flash", fields, frames)
-	if again.status != http.StatusBadRequest || again.str("error_message") != "BAD_ARGUMENTS:seq_id" {
+	if again.status != http.StatusBadRequest || again.str("error_message") != "INVALID_TOKEN" {
 		t.Fatalf("reused seq_id: %d %s", again.status, again.raw)
 	}
 	// The verification is over.
@@ -126,10 +153,92 @@ func TestFlashFallback(t *testing.T) {
 	if over.status != http.StatusBadRequest || over.str("error_message") != "INVALID_TOKEN" {
 		t.Fatalf("start_flash on a finished token: %d %s", over.status, over.raw)
 	}
+	// Calls that carry only a token write no ledger rows: anyone with the
+	// token can make them. The one billable verification is there.
+	counts, err := e.db.Usage(context.Background(), e.key, time.Time{}, time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range counts {
+		if c.Endpoint == "start_flash" || c.Endpoint == "validate_flash" {
+			t.Errorf("ledger row for a token-only call: %+v", c)
+		}
+	}
+	if len(counts) != 1 || counts[0].Endpoint != store.BillableEndpoint || counts[0].Count != 1 {
+		t.Errorf("ledger %+v, want the one billable verification", counts)
+	}
+}
+
+// The fallback's rate limits: per token, then per client address, each
+// answered with CONCURRENCY_LIMIT_EXCEEDED and a Retry-After, before the
+// store is asked anything.
+func TestFlashRateLimits(t *testing.T) {
+	e := newCaptureEnv(t, func(c *api.CaptureConfig) {
+		c.FlashTokenRate, c.FlashTokenBurst = 0.001, 2
+		c.FlashRate, c.FlashBurst = 0.001, 5
+	})
+	e.allowUpload(e.key, true)
+	tok := e.captureToken(e.key, 5)
+	start := func(tok string) reply {
+		return e.postMultipart("/faceid/lite/raw/start_flash", map[string]string{"token": tok}, nil)
+	}
+	for i := range 2 {
+		if r := start(tok); r.status != http.StatusOK {
+			t.Fatalf("start_flash %d: %d %s", i+1, r.status, r.raw)
+		}
+	}
+	r := start(tok)
+	if r.status != http.StatusForbidden || r.str("error_message") != "CONCURRENCY_LIMIT_EXCEEDED" || r.header.Get("Retry-After") == "" {
+		t.Fatalf("third call of one token: %d %s (Retry-After %q)", r.status, r.raw, r.header.Get("Retry-After"))
+	}
+	if v, _ := e.db.Verification(context.Background(), tok); v.Attempts != 2 {
+		t.Fatalf("attempts %d after a refused start_flash, want 2", v.Attempts)
+	}
+	// Other tokens from the same address: the address's burst of 5 was
+	// three calls in; two more pass, then none, whatever the token.
+	other := e.captureToken(e.key, 5)
+	for i := range 2 {
+		if r := start(other); r.status != http.StatusOK {
+			t.Fatalf("another token, call %d: %d %s", i+1, r.status, r.raw)
+		}
+	}
+	if r := start(e.captureToken(e.key, 5)); r.status != http.StatusForbidden || r.str("error_message") != "CONCURRENCY_LIMIT_EXCEEDED" {
+		t.Fatalf("past the address's burst: %d %s", r.status, r.raw)
+	}
+	up := e.postMultipart("/faceid/lite/raw/validate_flash", map[string]string{"token": other, "seq_id": "x", "timeline": "[]"}, nil)
+	if up.str("error_message") != "CONCURRENCY_LIMIT_EXCEEDED" {
+		t.Fatalf("validate_flash past the address's burst: %d %s", up.status, up.raw)
+	}
+}
+
+// The attempts begun from one address, over every token, are capped.
+func TestFlashAttemptsPerAddress(t *testing.T) {
+	e := newCaptureEnv(t, func(c *api.CaptureConfig) {
+		c.AttemptRate, c.AttemptBurst = 0.001, 3
+	})
+	e.allowUpload(e.key, true)
+	for i := range 3 {
+		tok := e.captureToken(e.key, 2)
+		if r := e.postMultipart("/faceid/lite/raw/start_flash", map[string]string{"token": tok}, nil); r.status != http.StatusOK {
+			t.Fatalf("attempt %d: %d %s", i+1, r.status, r.raw)
+		}
+	}
+	tok := e.captureToken(e.key, 2)
+	r := e.postMultipart("/faceid/lite/raw/start_flash", map[string]string{"token": tok}, nil)
+	if r.status != http.StatusForbidden || r.str("error_message") != "CONCURRENCY_LIMIT_EXCEEDED" || r.header.Get("Retry-After") == "" {
+		t.Fatalf("fourth attempt from one address: %d %s", r.status, r.raw)
+	}
+	if v, _ := e.db.Verification(context.Background(), tok); v.Attempts != 0 || v.Status != store.StatusNotStarted {
+		t.Fatalf("the refused token changed: %+v", v)
+	}
 }
 
 func TestFlashFallbackErrors(t *testing.T) {
-	e := newCaptureEnv(t, nil)
+	// Many calls of one token: above the default per-token rate.
+	e := newCaptureEnv(t, func(c *api.CaptureConfig) {
+		c.FlashTokenRate, c.FlashTokenBurst, c.FlashRate, c.FlashBurst = 100, 100, 100, 100
+	})
+	e.allowUpload(e.key, true)
 	tok := e.captureToken(e.key, 2)
 	post := func(fields map[string]string, frames []uploadFrame) reply {
 		return e.postMultipart("/faceid/lite/raw/validate_flash", fields, frames)
@@ -174,12 +283,12 @@ func TestFlashFallbackErrors(t *testing.T) {
 			t.Errorf("%s: %d %s, want %s", tc.name, r.status, r.raw, tc.want)
 		}
 	}
-	if v, _ := e.db.Verification(context.Background(), tok); v.Attempts != 0 {
-		t.Fatalf("argument errors counted %d attempts", v.Attempts)
+	// start_flash counted one attempt; the refused uploads none.
+	if v, _ := e.db.Verification(context.Background(), tok); v.Attempts != 1 {
+		t.Fatalf("attempts %d after one sequence and argument errors, want 1", v.Attempts)
 	}
 
-	// Media errors count the attempt.
-	ch = start()
+	// Media errors use up the sequence (its attempt was spent).
 	r := post(map[string]string{"token": tok, "seq_id": ch.SeqID, "timeline": tl}, jpegFrames(80, []byte("not a jpeg at all")))
 	if r.status != 400 || r.str("error_message") != "VIDEO_UNSUPPORTED_FORMAT" {
 		t.Fatalf("garbage frames: %s", r.raw)
@@ -199,6 +308,7 @@ func TestFlashFallbackErrors(t *testing.T) {
 
 func TestFlashMoreRetryTimes(t *testing.T) {
 	e := newCaptureEnv(t, nil)
+	e.allowUpload(e.key, true)
 	tok := e.captureToken(e.key, 2)
 	ctx := context.Background()
 	// Attempts spent by a connection that died before storing an outcome.
@@ -221,6 +331,7 @@ func TestFlashMoreRetryTimes(t *testing.T) {
 
 func TestFlashCORS(t *testing.T) {
 	e := newCaptureEnv(t, nil)
+	e.allowUpload(e.key, true)
 	tok := e.captureToken(e.key, 2)
 	req, _ := http.NewRequest("POST", e.srv.URL+"/faceid/lite/raw/start_flash", strings.NewReader("token="+tok))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")

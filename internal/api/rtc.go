@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/netip"
 	"time"
 
 	"github.com/coder/websocket"
@@ -38,38 +39,60 @@ type CaptureConfig struct {
 	// IdleTimeout closes a connection that sends nothing for this long
 	// (default 60 s; the SDK sends frames several times a second).
 	IdleTimeout time.Duration
+
+	// FlashRate and FlashBurst bound the fallback's calls (start_flash
+	// and validate_flash together) per client address (defaults 0.5 a
+	// second, burst 10, as channel connections); FlashTokenRate and
+	// FlashTokenBurst per token (defaults one per 5 s, burst 6: a person
+	// needs two calls an attempt, each of which takes seconds).
+	FlashRate       float64
+	FlashBurst      int
+	FlashTokenRate  float64
+	FlashTokenBurst int
+
+	// AttemptRate and AttemptBurst bound the capture attempts (colour
+	// sequences, over either transport) begun from one client address,
+	// whatever token they use (defaults one a minute, burst 10). Each
+	// attempt costs the server about two CPU-seconds, and an attacker
+	// with many tokens would otherwise try as fast as it renders.
+	AttemptRate  float64
+	AttemptBurst int
 }
 
 func (c CaptureConfig) withDefaults() CaptureConfig {
-	if c.ConnRate <= 0 {
-		c.ConnRate = 0.5
-	}
-	if c.ConnBurst <= 0 {
-		c.ConnBurst = 10
-	}
-	if c.MaxFPS <= 0 {
-		c.MaxFPS = 40
-	}
-	if c.FPSBurst <= 0 {
-		c.FPSBurst = 40
-	}
-	if c.IdleTimeout <= 0 {
-		c.IdleTimeout = time.Minute
-	}
+	c.ConnRate = positiveOr(c.ConnRate, 0.5)
+	c.ConnBurst = positiveOr(c.ConnBurst, 10)
+	c.MaxFPS = positiveOr(c.MaxFPS, 40)
+	c.FPSBurst = positiveOr(c.FPSBurst, 40)
+	c.IdleTimeout = positiveOr(c.IdleTimeout, time.Minute)
+	c.FlashRate = positiveOr(c.FlashRate, 0.5)
+	c.FlashBurst = positiveOr(c.FlashBurst, 10)
+	c.FlashTokenRate = positiveOr(c.FlashTokenRate, 0.2)
+	c.FlashTokenBurst = positiveOr(c.FlashTokenBurst, 6)
+	c.AttemptRate = positiveOr(c.AttemptRate, 1.0/60)
+	c.AttemptBurst = positiveOr(c.AttemptBurst, 10)
 	return c
+}
+
+// positiveOr is v, or d when v is not positive (unset or nonsense).
+func positiveOr[T int | float64 | time.Duration](v, d T) T {
+	if v <= 0 {
+		return d
+	}
+	return v
 }
 
 // rtcHandler serves the channel.
 type rtcHandler struct {
 	h     *Handler
 	cfg   CaptureConfig
-	conns *addrLimiter
+	conns *limiter[netip.Addr]
 }
 
 // newRTCHandler returns the channel's handler for c.
 func (h *Handler) newRTCHandler(c *CaptureConfig) http.Handler {
 	cfg := c.withDefaults()
-	return &rtcHandler{h: h, cfg: cfg, conns: newAddrLimiter(cfg.ConnRate, cfg.ConnBurst)}
+	return &rtcHandler{h: h, cfg: cfg, conns: newLimiter[netip.Addr](cfg.ConnRate, cfg.ConnBurst)}
 }
 
 func (rt *rtcHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -97,7 +120,8 @@ func (rt *rtcHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	ws.SetReadLimit(int64(rt.h.captureParams().MaxFrameBytes + frameHeader))
 	conn := &wsConn{ws: ws, idle: rt.cfg.IdleTimeout, fps: rt.cfg.MaxFPS, burst: rt.cfg.FPSBurst, now: h.cfg.Now}
-	rt.cfg.Sessions.Serve(r.Context(), conn, session.ConnInfo{Origin: r.Header.Get("Origin"), Client: client})
+	rt.cfg.Sessions.Serve(r.Context(), conn, session.ConnInfo{Origin: r.Header.Get("Origin"), Client: client,
+		Attempts: throttle{l: h.attempts, addr: client, now: h.cfg.Now}})
 	h.cfg.Metrics.observeRequest("rtc", http.StatusSwitchingProtocols, "OK", h.cfg.Now().Sub(start))
 }
 

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"math"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/glint-id/glint/internal/session"
 )
@@ -22,6 +23,9 @@ func FuzzParseMessage(f *testing.F) {
 		`{"type":"hello","token":"abc","sdk_version":"1.0.0","ua":"Mozilla","screen":{"w":390,"h":844,"dpr":3}}`,
 		`{"type":"shown","seq_id":"xyz","index":2,"t_client_ms":1767225600123.5}`,
 		`{"type":"cancel"}`,
+		`{"type":"env","webdriver":true,"media_patched":false,"track":{"label":"OBS Virtual Camera","source":"camera","device_id":true,"width":640,"height":480,"frame_rate":30},"time_sources":{"capture":70}}`,
+		`{"type":"env","track":{"label":"` + string(bytes.Repeat([]byte("é"), 200)) + `"}}`,
+		`{"type":"env","time_sources":{"a":1,"b":1,"c":1,"d":1,"e":1,"f":1,"g":1,"h":1,"i":1}}`,
 		`{"type":"offer","sdp":"v=0"}`,
 		`{"type":""}`, `{}`, `[]`, `null`, `{"type":1}`,
 		`{"type":"shown","index":1.5}`,
@@ -44,6 +48,13 @@ func FuzzParseMessage(f *testing.F) {
 			case *session.Shown:
 				if math.IsNaN(m.TClientMs) || math.IsInf(m.TClientMs, 0) {
 					t.Fatal("non-finite shown time accepted")
+				}
+			case *session.Env:
+				if len(m.Track.Label) > maxLabelBytes || len(m.Track.Source) > 16 || len(m.TimeSources) > 8 {
+					t.Fatalf("oversized env accepted: label %d bytes, source %d, %d time sources", len(m.Track.Label), len(m.Track.Source), len(m.TimeSources))
+				}
+				if !utf8.ValidString(m.Track.Label) && utf8.ValidString(string(b)) {
+					t.Fatalf("label cut inside a character: %q", m.Track.Label)
 				}
 			case *session.Cancel, *session.Unknown:
 			default:

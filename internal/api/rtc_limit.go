@@ -1,6 +1,7 @@
 package api
 
 import (
+	"math"
 	"net/netip"
 	"sync"
 	"time"
@@ -13,12 +14,7 @@ type bucket struct {
 }
 
 func (b *bucket) take(now time.Time, rate float64, burst int) bool {
-	if b.last.IsZero() {
-		b.tokens = float64(burst)
-	} else {
-		b.tokens = min(float64(burst), b.tokens+now.Sub(b.last).Seconds()*rate)
-	}
-	b.last = now
+	b.refill(now, rate, burst)
 	if b.tokens < 1 {
 		return false
 	}
@@ -26,29 +22,48 @@ func (b *bucket) take(now time.Time, rate float64, burst int) bool {
 	return true
 }
 
-// addrLimiter rate-limits new channel connections per client address,
-// so one address cannot open sessions (each a goroutine pair, a face
-// analysis worker and a store row lookup) faster than a person retries.
-type addrLimiter struct {
+func (b *bucket) refill(now time.Time, rate float64, burst int) {
+	if b.last.IsZero() {
+		b.tokens = float64(burst)
+	} else {
+		b.tokens = min(float64(burst), b.tokens+now.Sub(b.last).Seconds()*rate)
+	}
+	b.last = now
+}
+
+// limiter rate-limits events per key — a client address, a token — with
+// a token bucket each, so that one client cannot do something (open a
+// channel session, start or upload a fallback sequence) faster than a
+// person retries.
+type limiter[K comparable] struct {
 	rate  float64
 	burst int
 
 	mu      sync.Mutex
-	buckets map[netip.Addr]*bucket
+	buckets map[K]*bucket
 	swept   time.Time
 }
 
-func newAddrLimiter(rate float64, burst int) *addrLimiter {
-	return &addrLimiter{rate: rate, burst: burst, buckets: map[netip.Addr]*bucket{}}
+func newLimiter[K comparable](rate float64, burst int) *limiter[K] {
+	return &limiter[K]{rate: rate, burst: burst, buckets: map[K]*bucket{}}
 }
 
-// allow takes a token for addr.
-func (l *addrLimiter) allow(addr netip.Addr, now time.Time) bool {
+// allow takes a token for k.
+func (l *limiter[K]) allow(k K, now time.Time) bool {
+	return l.bucket(k, now, true)
+}
+
+// has reports whether k has a token, without taking it.
+func (l *limiter[K]) has(k K, now time.Time) bool {
+	return l.bucket(k, now, false)
+}
+
+func (l *limiter[K]) bucket(k K, now time.Time, take bool) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	// A bucket idle long enough to be full again is the same as no
 	// bucket: drop those now and then, so the map does not grow with
-	// every address ever seen.
+	// every key ever seen.
 	full := time.Duration(float64(l.burst) / l.rate * float64(time.Second))
 	if now.Sub(l.swept) > full {
 		for a, b := range l.buckets {
@@ -58,10 +73,35 @@ func (l *addrLimiter) allow(addr netip.Addr, now time.Time) bool {
 		}
 		l.swept = now
 	}
-	b := l.buckets[addr]
+	b := l.buckets[k]
 	if b == nil {
 		b = &bucket{}
-		l.buckets[addr] = b
+		l.buckets[k] = b
+	}
+	if !take {
+		b.refill(now, l.rate, l.burst)
+		return b.tokens >= 1
 	}
 	return b.take(now, l.rate, l.burst)
+}
+
+// throttle is one client address's share of a limiter, as a session sees
+// it (session.Throttle).
+type throttle struct {
+	l    *limiter[netip.Addr]
+	addr netip.Addr
+	now  func() time.Time
+}
+
+func (t throttle) Allow(take bool) bool {
+	if take {
+		return t.l.allow(t.addr, t.now())
+	}
+	return t.l.has(t.addr, t.now())
+}
+
+// retryAfter is how long until k has a token again, in whole seconds (at
+// least 1), for a Retry-After header.
+func (l *limiter[K]) retryAfter() int {
+	return max(1, int(math.Ceil(1/l.rate)))
 }

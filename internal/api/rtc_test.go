@@ -197,8 +197,12 @@ func (c *rtcClient) closed(d time.Duration) websocket.StatusCode {
 	}
 }
 
+// hello opens the channel as the SDK does: hello, then its report on a
+// front camera in a browser that raises no injection signal.
 func (c *rtcClient) hello(token string) {
 	c.sendJSON(map[string]any{"type": "hello", "token": token, "sdk_version": "test", "ua": "go", "screen": map[string]any{"w": 390, "h": 844, "dpr": 3}})
+	c.sendJSON(map[string]any{"type": "env", "webdriver": false, "media_patched": false,
+		"track": map[string]any{"label": "camera2 1, facing front", "source": "camera", "device_id": true, "facing_mode": "user"}})
 }
 
 func nowMs() float64 { return float64(time.Now().UnixNano()) / 1e6 }

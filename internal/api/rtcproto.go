@@ -20,6 +20,7 @@ const (
 	maxTokenBytes = 1024
 	maxUABytes    = 512
 	maxSDKVersion = 64
+	maxLabelBytes = 128
 )
 
 var errMessage = errors.New("rtc: malformed message")
@@ -60,6 +61,20 @@ func parseClientText(b []byte) (session.Inbound, error) {
 			return nil, fmt.Errorf("%w: shown time", errMessage)
 		}
 		return &s, nil
+	case "env":
+		var e session.Env
+		if err := json.Unmarshal(b, &e); err != nil {
+			return nil, fmt.Errorf("%w: env: %w", errMessage, err)
+		}
+		// Descriptive fields are logged: cut, never refuse.
+		e.Track.Label = truncate(e.Track.Label, maxLabelBytes)
+		e.Track.Source = truncate(e.Track.Source, 16)
+		e.Track.FacingMode = truncate(e.Track.FacingMode, 16)
+		e.Track.ResizeMode = truncate(e.Track.ResizeMode, 16)
+		if len(e.TimeSources) > 8 {
+			return nil, fmt.Errorf("%w: env with %d time sources", errMessage, len(e.TimeSources))
+		}
+		return &e, nil
 	case "cancel":
 		return &session.Cancel{}, nil
 	case "":

@@ -77,6 +77,12 @@ type Config struct {
 type Handler struct {
 	cfg Config
 	mux *http.ServeMux
+
+	// flashAddrs and flashTokens rate-limit the fallback's calls, and
+	// attempts the capture attempts begun per client address.
+	flashAddrs  *limiter[netip.Addr]
+	flashTokens *limiter[string]
+	attempts    *limiter[netip.Addr]
 }
 
 // New returns a Handler for cfg.
@@ -115,6 +121,10 @@ func New(cfg Config) (*Handler, error) {
 		if c.Sessions == nil {
 			return nil, errors.New("api: Capture needs Sessions")
 		}
+		cc := c.withDefaults()
+		h.flashAddrs = newLimiter[netip.Addr](cc.FlashRate, cc.FlashBurst)
+		h.flashTokens = newLimiter[string](cc.FlashTokenRate, cc.FlashTokenBurst)
+		h.attempts = newLimiter[netip.Addr](cc.AttemptRate, cc.AttemptBurst)
 		rtc := h.newRTCHandler(c)
 		h.mux.Handle("GET /faceid/lite/raw/rtc", rtc)
 		if c.SDKHost != "" {
@@ -181,6 +191,12 @@ type call struct {
 	// keyID is set once the key is authenticated; only then is there a
 	// ledger to write to.
 	keyID string
+	// byToken marks a call authenticated by a verification token alone
+	// (the fallback's): keyID is the token's key, for the log, and no
+	// ledger row is written, since anyone holding the token can make such
+	// calls and they would fill the key's ledger (the token's attempts
+	// and the rate limits bound them instead).
+	byToken bool
 
 	// client is the address IP allow-lists check (see clientAddr).
 	client netip.Addr
@@ -253,7 +269,7 @@ func (h *Handler) finish(c *call) {
 		status, code = c.err.status, c.err.code()
 	}
 
-	if c.keyID != "" {
+	if c.keyID != "" && !c.byToken {
 		// The ledger must not depend on the client waiting for its reply.
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(c.r.Context()), 5*time.Second)
 		err := h.cfg.Store.RecordUsage(ctx, store.UsageEvent{

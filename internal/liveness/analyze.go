@@ -25,6 +25,17 @@ type Frame struct {
 	// Desc, when set, is the face's descriptor; the identity check then
 	// compares descriptors instead of appearance signatures.
 	Desc *face.Descriptor
+	// Source identifies the camera picture the frame was cut from (a
+	// digest of its bytes); zero when unknown. Two frames with the same
+	// non-zero Source are the same picture, which a camera sensor, whose
+	// every exposure carries fresh noise, never delivers twice.
+	Source uint64
+	// Origin and Scale place Img in the camera picture: a point p of Img
+	// lies at Origin + p/Scale there (a zero Scale means 1). The injection
+	// check measures how the face moved across the camera picture, which
+	// a window cut around the face each frame would hide.
+	Origin face.Point
+	Scale  float64
 }
 
 // Options tune Analyze. The zero value selects the defaults, which were
@@ -76,6 +87,17 @@ type Options struct {
 	// PassiveThreshold is the probability the passive check needs
 	// (default 0.5).
 	PassiveThreshold float64
+	// MinMotion is the least movement of the face across the camera
+	// picture, in inter-ocular distances (the RMS distance of its centre
+	// from its mean position), below which the frames are taken for a
+	// still picture rendered in software (default DefaultMinMotion; see
+	// injection.go).
+	MinMotion float64
+	// ClientSignals are the injection signals the transport raised about
+	// the client that sent the frames (the capture SDK's report on its
+	// camera and browser, see package session). Each one fails the
+	// injection check.
+	ClientSignals []string
 }
 
 // Defaults of Options.
@@ -88,6 +110,7 @@ const (
 	DefaultMaxAppearanceDistance = 0.25
 	DefaultMaxHoldSkew           = 100 * time.Millisecond
 	DefaultPassiveThreshold      = 0.5
+	DefaultMinMotion             = 0.004
 )
 
 // DefaultOnsetWindow is Options.OnsetWindow's default.
@@ -104,6 +127,7 @@ func (o Options) withDefaults() Options {
 	o.MaxAppearanceDistance = cmp.Or(o.MaxAppearanceDistance, DefaultMaxAppearanceDistance)
 	o.MaxHoldSkew = cmp.Or(o.MaxHoldSkew, DefaultMaxHoldSkew)
 	o.PassiveThreshold = cmp.Or(o.PassiveThreshold, DefaultPassiveThreshold)
+	o.MinMotion = cmp.Or(o.MinMotion, DefaultMinMotion)
 	return o
 }
 
@@ -116,6 +140,7 @@ const (
 	CheckTiming     = "timing"     // each reflection starts inside the onset window
 	CheckRelief     = "relief"     // the reflection's spatial pattern is a curved face's
 	CheckTint       = "tint"       // the background does not take the colours too
+	CheckInjection  = "injection"  // the pictures came from a camera, not software
 	CheckPassive    = "passive"    // the passive model's score, when given
 )
 
@@ -164,6 +189,9 @@ type Verdict struct {
 	ScreenReplay bool `json:"screen_replay"`
 	// FaceReplaced is set when the person changed during the sequence.
 	FaceReplaced bool `json:"face_replaced"`
+	// Injection lists the injection signals raised (injection.go): the
+	// frames' own and Options.ClientSignals. Any one fails the verdict.
+	Injection []string `json:"injection,omitempty"`
 	// Modulation is the face's mean reflection strength (see
 	// Options.MinModulation).
 	Modulation float64 `json:"modulation"`
@@ -194,11 +222,11 @@ func (v Verdict) Check(name string) (Check, bool) {
 // Each check is described at its Check* name and in docs/liveness.md;
 // Verdict documents how they combine.
 func Analyze(ch Challenge, shown []time.Time, frames []Frame, opt Options) Verdict {
-	a := &analysis{ch: ch, opt: opt.withDefaults(), n: len(ch.Colors)}
+	a := &analysis{ch: ch, opt: opt.withDefaults(), n: len(ch.Colors), motion: math.NaN()}
 	v := Verdict{Best: -1}
 	checks := make([]Check, 0, 8)
 	if err := a.resolveTimes(shown); err != "" {
-		for _, name := range []string{CheckContinuity, CheckIdentity, CheckReflection, CheckColor, CheckTiming, CheckRelief, CheckTint} {
+		for _, name := range []string{CheckContinuity, CheckIdentity, CheckReflection, CheckColor, CheckTiming, CheckRelief, CheckTint, CheckInjection} {
 			checks = append(checks, failed(name, err))
 		}
 		return a.finish(v, checks)
@@ -211,11 +239,13 @@ func Analyze(ch Challenge, shown []time.Time, frames []Frame, opt Options) Verdi
 	id := a.identity()
 	checks = append(checks, id)
 	v.FaceReplaced = !id.Pass && !math.IsNaN(id.Value)
+	inj, signals := a.injection()
+	v.Injection = signals
 	if !ok {
 		for _, name := range []string{CheckReflection, CheckColor, CheckTiming, CheckRelief, CheckTint} {
 			checks = append(checks, failed(name, "not measured"))
 		}
-		return a.finish(v, checks)
+		return a.finish(v, append(checks, inj))
 	}
 	a.fit()
 	refl := a.reflection()
@@ -230,7 +260,7 @@ func Analyze(ch Challenge, shown []time.Time, frames []Frame, opt Options) Verdi
 	rel := a.relief(refl.Pass && col.Pass)
 	checks = append(checks, rel)
 	tint := a.tint()
-	checks = append(checks, tint)
+	checks = append(checks, tint, inj)
 	v.ScreenReplay = !tint.Pass || (!rel.Pass && !math.IsNaN(rel.Value))
 	return a.finish(v, checks)
 }

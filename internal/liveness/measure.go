@@ -44,6 +44,12 @@ type analysis struct {
 	frames []measured      // sorted by t
 	ids    []identityFrame // every frame with a face, sorted by t
 	multi  int             // frames with more than one face
+	// motion is the face's movement across the camera pictures, in
+	// inter-ocular distances (NaN when too few frames registered), and
+	// repeats the number of face frames repeating an earlier picture
+	// (see injection.go).
+	motion  float64
+	repeats int
 
 	base   []int             // indices into frames before the first colour
 	steady [][]int           // per interval, frames in its settled part
@@ -82,11 +88,27 @@ func (a *analysis) measure(frames []Frame) {
 	sort.SliceStable(order, func(i, j int) bool { return frames[order[i]].T.Before(frames[order[j]].T) })
 	var cand []int
 	var views []view
+	seen := map[uint64]bool{}
+	var prev uint64
 	for _, i := range order {
 		f := &frames[i]
 		if f.Faces > 1 {
 			a.multi++
 			continue
+		}
+		if s := f.Source; s != 0 {
+			// The same picture twice in a row is a capture that drew a
+			// camera frame again before the next arrived (a timer faster
+			// than the camera): no news, and its time is not the
+			// picture's. Any other recurrence is a picture that came back
+			// after others, which no camera sends (injection.go).
+			if s == prev {
+				continue
+			}
+			if seen[s] {
+				a.repeats++
+			}
+			seen[s], prev = true, s
 		}
 		if v, ok := faceView(f); ok {
 			cand = append(cand, i)
@@ -117,6 +139,7 @@ func (a *analysis) measure(frames []Frame) {
 		before[j] = frames[i].T.Before(a.disp[0])
 	}
 	grid, patches := register(views, before, sims, refFrame)
+	a.motion = faceMotion(views, sims, patches, refFrame)
 	// Identity needs only the registered faces, so it is judged even when
 	// the light cannot be measured.
 	for j, i := range cand {
@@ -428,9 +451,17 @@ const viewIOD = 28
 
 // view is the part of a frame the analysis reads: the image around the
 // face, shrunk to viewIOD when larger, and the landmarks in its pixels.
+// A point p of img lies at origin + p/scale in the camera picture.
 type view struct {
-	img *face.RGB
-	lm  [68]face.Point
+	img    *face.RGB
+	lm     [68]face.Point
+	origin face.Point
+	scale  float64
+}
+
+// camera maps a point of the view to the camera picture.
+func (v *view) camera(p face.Point) face.Point {
+	return face.Point{X: v.origin.X + p.X/v.scale, Y: v.origin.Y + p.Y/v.scale}
 }
 
 // faceView cuts the window around f's face that holds the regions, the
@@ -445,7 +476,11 @@ func faceView(f *Frame) (view, bool) {
 	if !ok {
 		return view{}, false
 	}
-	v := view{img: f.Img, lm: f.Face.Landmarks}
+	fs := f.Scale
+	if !(fs > 0) {
+		fs = 1
+	}
+	v := view{img: f.Img, lm: f.Face.Landmarks, origin: f.Origin, scale: fs}
 	if ff.iod <= viewIOD*1.25 {
 		return v, true
 	}
@@ -461,6 +496,8 @@ func faceView(f *Frame) (view, bool) {
 	small, _ := crop.Downscale(side)
 	sx, sy := float64(small.W)/float64(crop.W), float64(small.H)/float64(crop.H)
 	v.img = small
+	v.origin = face.Point{X: f.Origin.X + x0/fs, Y: f.Origin.Y + y0/fs}
+	v.scale = fs * (sx + sy) / 2
 	for i, p := range f.Face.Landmarks {
 		v.lm[i] = face.Point{X: (p.X - x0) * sx, Y: (p.Y - y0) * sy}
 	}

@@ -3,6 +3,7 @@ package liveness
 import (
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"math"
 	"math/rand/v2"
 	"time"
@@ -12,15 +13,17 @@ import (
 
 // Species of rendered sequences: the genuine presentation and the attacks
 // the spoof-test kit measures (ISO/IEC 30107-3 "presentation attack
-// instrument species").
+// instrument species"). Species describes each one, what the analysis is
+// expected to make of it and what stops it otherwise.
 const (
 	// Genuine is a live face lit by the challenge.
 	Genuine = "genuine"
 	// Replay is a pre-recorded video: the face never reflects the
 	// challenge.
 	Replay = "replay"
-	// WrongSequence replays another verification's flashes: right
-	// physics, wrong colours and times.
+	// WrongSequence is a recorded genuine session replayed for another
+	// token: right physics, but the colours and times of another
+	// challenge.
 	WrongSequence = "wrong_sequence"
 	// Late is a relay or a renderer: the right reflection, 150–400 ms
 	// after the colour appears.
@@ -31,13 +34,42 @@ const (
 	// FlatPrint is a printed photo lit by the screen: right colours and
 	// times, but a flat surface.
 	FlatPrint = "flat_print"
+	// GlossyPrint is a flat print on glossy paper: besides the diffuse
+	// light it mirrors the phone's screen, a bright patch of the screen's
+	// colour wherever the tilt puts it, and the room's sheen.
+	GlossyPrint = "glossy_print"
+	// CurvedPrint is a print bent around a vertical cylinder, convex or
+	// concave, to give it real depth.
+	CurvedPrint = "curved_print"
+	// FoldedPrint is a print folded along a vertical line near the nose,
+	// the classic trick to fake a nose's relief.
+	FoldedPrint = "folded_print"
+	// ScreenMoire is a screen replay filmed through the camera: moiré and
+	// rolling refresh bands over a picture that does not reflect the
+	// challenge, with or without the verification screen's tint or glare.
+	ScreenMoire = "screen_moire"
 	// FaceSwap is a live face replaced by another person's live face
 	// during the sequence.
 	FaceSwap = "face_swap"
+	// Mask is a 3-D mask: a live face's physics, but another person's
+	// face. The reflection analysis passes it; the comparison with the
+	// victim's reference is what must stop it.
+	Mask = "mask"
+	// RenderStatic is a naive digital injection: the victim's still photo
+	// relit in software for each colour as it is announced, never moving,
+	// its noise cycled from three pre-rendered patterns per colour.
+	RenderStatic = "render_static"
+	// InjectedRender is a sophisticated digital injection: the genuine
+	// rendering itself (motion, fresh noise), delivered by software
+	// instead of a camera; physically indistinguishable from genuine.
+	InjectedRender = "injected_render"
 )
 
 // AttackSpecies lists the attack species in report order.
-var AttackSpecies = []string{Replay, WrongSequence, Late, ScreenTint, FlatPrint, FaceSwap}
+var AttackSpecies = []string{
+	Replay, WrongSequence, Late, ScreenTint, FlatPrint, GlossyPrint, CurvedPrint,
+	FoldedPrint, ScreenMoire, FaceSwap, Mask, RenderStatic, InjectedRender,
+}
 
 // Geometry of the rendered window. The window is centred on the face and
 // spans simSpan inter-ocular distances, enough for the background ring
@@ -70,6 +102,10 @@ type Subject struct {
 	faceN float64        // Σ faceW
 	cs    float64        // mean linear face level, the scale of specular light
 	rot   [3][3]float64  // head rotation applied to the frontal model
+	// photo and face are where the subject came from: the victim's
+	// reference for the comparison the mask species needs.
+	photo *face.RGB
+	face  face.Face
 }
 
 // NewSubject prepares face f of photo img for rendering. The photo is taken
@@ -81,7 +117,7 @@ func NewSubject(img *face.RGB, f face.Face) (*Subject, error) {
 	if !ok {
 		return nil, errors.New("liveness: face too small to render")
 	}
-	s := &Subject{qual: f.Quality}
+	s := &Subject{qual: f.Quality, photo: img, face: f}
 	// Window: square, upright in the image, centred just below the eyes.
 	c := ff.toImage(0, 0.55)
 	side := simSpan * ff.iod * (1 + 2*simMargin)
@@ -94,6 +130,10 @@ func NewSubject(img *face.RGB, f face.Face) (*Subject, error) {
 	s.buildShape()
 	return s, nil
 }
+
+// Reference returns the photo the subject was prepared from and its face
+// there: what a verification would hold as the person's reference.
+func (s *Subject) Reference() (*face.RGB, face.Face) { return s.photo, s.face }
 
 // resampleLinear returns the side×side window of img whose top-left corner
 // is (ox, oy) and whose pixels are scale photo pixels wide, in linear
@@ -232,6 +272,14 @@ func (s *Subject) buildShape() {
 			s.pos[i] = [3]float32{float32(p[0]), float32(p[1]), float32(p[2])}
 		}
 	}
+	s.sums()
+}
+
+// sums totals the light of the face and of the window, which metering
+// and white balance read, and the face's mean level.
+func (s *Subject) sums() {
+	n := srcSide * srcSide
+	s.sumA, s.faceN = [2][3]float64{}, 0
 	var csum float64
 	for i := 0; i < n; i++ {
 		w := float64(s.faceW[i])
@@ -408,8 +456,9 @@ func (sc *scene) roomShading(n [3]float64) float64 {
 
 // lightMaps returns, per source pixel, the screen's light relative to the
 // room's (the "modulation" a pixel shows per unit of screen output) and
-// the specular highlight, for a live face (flat=false) or a flat print
-// tilted by (tiltX, tiltY) radians.
+// the specular highlight (linear light per unit of screen output), for a
+// live face (flat=false) or a flat print tilted by (tiltX, tiltY)
+// radians.
 func (s *Subject) lightMaps(sc *scene, flat bool, tiltX, tiltY float64) (mod, spec []float32) {
 	n := srcSide * srcSide
 	mod = make([]float32, n)
@@ -458,7 +507,7 @@ func (s *Subject) lightMaps(sc *scene, flat bool, tiltX, tiltY float64) (mod, sp
 			}
 		}
 		mod[i] = float32(w*m + (1-w)*bg)
-		spec[i] = float32(w * sp)
+		spec[i] = float32(s.cs) * float32(w*sp)
 	}
 	return mod, spec
 }
@@ -472,7 +521,8 @@ type Sequence struct {
 }
 
 // Render renders a sequence of species with challenge ch shown to subject
-// s; other is the second person of FaceSwap (ignored otherwise). All
+// s, the victim; other is the second person, whose face replaces s's in
+// FaceSwap and whom the Mask is made of (ignored otherwise). All
 // randomness comes from r, so a seed reproduces a sequence exactly.
 func Render(r *rand.Rand, species string, ch Challenge, s, other *Subject) (Sequence, error) {
 	sc := drawScene(r)
@@ -496,8 +546,14 @@ func render(r *rand.Rand, scp *scene, species string, ch Challenge, s, other *Su
 		lag[i] = sc.latency + time.Duration(r.NormFloat64()*4*float64(time.Millisecond))
 	}
 	reflects, flat, tint, swap := true, false, false, false
+	// sheetKind is a print species other than the flat one; filmed is a
+	// screen filmed by the camera; static is the naive renderer.
+	sheetKind, filmed, static := "", false, false
+	subject := s
 	switch species {
-	case Genuine:
+	case Genuine, InjectedRender:
+		// An injected rendering is the genuine picture itself, delivered
+		// by software: nothing in the frames differs.
 	case Replay:
 		reflects = false
 	case WrongSequence:
@@ -512,35 +568,60 @@ func render(r *rand.Rand, scp *scene, species string, ch Challenge, s, other *Su
 		reflects, tint = false, true
 	case FlatPrint:
 		flat = true
-	case FaceSwap:
+	case GlossyPrint, CurvedPrint, FoldedPrint:
+		sheetKind = species
+	case ScreenMoire:
+		reflects, filmed = false, true
+	case FaceSwap, Mask:
 		if other == nil {
-			return seq, errors.New("liveness: face_swap needs a second subject")
+			return seq, fmt.Errorf("liveness: %s needs a second subject", species)
 		}
-		swap = true
+		if species == FaceSwap {
+			swap = true
+		} else {
+			subject = other
+		}
+	case RenderStatic:
+		static = true
 	default:
 		return seq, fmt.Errorf("liveness: unknown species %q", species)
 	}
 	if lag[0] < 0 {
 		lag[0] = 0
 	}
+	tintMul, tintAmt := r.IntN(2) == 0, 0.1+0.5*r.Float64()
+	tiltX, tiltY := (r.Float64()*2-1)*20*math.Pi/180, (r.Float64()*2-1)*20*math.Pi/180
+	var sheet *printSheet
+	if sheetKind != "" {
+		sheet = drawSheet(r, sheetKind, s, tiltX, tiltY)
+	}
+	var mo *moire
+	if filmed {
+		mo = drawMoire(r)
+		// Half the filmed replays also take the verification screen's
+		// light, as ScreenTint's do.
+		tint = r.IntN(2) == 0
+	}
 	screen := newTimeline(lit, shown, lag, sc.pageLevel)
 	if !reflects {
 		screen = newTimeline(Challenge{}, nil, nil, sc.pageLevel)
 	}
 	var tintTL *timeline
-	tintMul, tintAmt := r.IntN(2) == 0, 0.1+0.5*r.Float64()
 	if tint {
 		tintTL = newTimeline(ch, seq.Shown, lag, sc.pageLevel)
 	}
-	tiltX, tiltY := (r.Float64()*2-1)*20*math.Pi/180, (r.Float64()*2-1)*20*math.Pi/180
-	subjects := []*Subject{s}
+	subjects := []*Subject{subject}
 	if swap {
 		subjects = append(subjects, other)
 	}
 	maps := make([]*lightState, len(subjects))
 	for i, sub := range subjects {
+		if sheet != nil {
+			maps[i] = sub.onSheet(&sc, sheet)
+			continue
+		}
 		mod, spec := sub.lightMaps(&sc, flat, tiltX, tiltY)
-		maps[i] = newLightState(sub, mod, spec)
+		maps[i] = newLightState(sub, sub.lin, mod, spec)
 	}
 	// The swap happens somewhere between the second colour and the last.
 	var swapAt time.Time
@@ -550,16 +631,11 @@ func render(r *rand.Rand, scp *scene, species string, ch Challenge, s, other *Su
 		swapAt = lo.Add(time.Duration(r.Float64() * float64(hi.Sub(lo))))
 	}
 
-	cam := newCamera(&sc, r, maps[0])
-	mot := newMotion(r, sc.motion)
+	sh := newShooter(&sc, r, maps[0], static, staticVariants(static))
 	period := time.Duration(float64(time.Second) / sc.fps)
 	stop := end.Add(sc.tail)
-	var drift float64
 	for t := t0.Add(time.Duration(r.Float64() * float64(period))); t.Before(stop); t = t.Add(period) {
-		mot.step(r, period)
-		// Slow random walks, each with a stationary spread of its scale.
-		drift = drift*0.9 + r.NormFloat64()*sc.drift*0.44
-		cam.room = cam.room*0.95 + r.NormFloat64()*sc.roomDrift*0.31
+		sh.advance(period)
 		if r.Float64() < sc.dropRate {
 			continue
 		}
@@ -570,6 +646,11 @@ func render(r *rand.Rand, scp *scene, species string, ch Challenge, s, other *Su
 		}
 		half := sc.exposure / 2
 		light := screen.mean(ti.Add(-half), ti.Add(half))
+		if static {
+			// A renderer paints the colour of the moment; it has no
+			// exposure to integrate over.
+			light = screen.at1(ti)
+		}
 		var add [3]float64
 		mul := [3]float64{1, 1, 1}
 		if tintTL != nil {
@@ -586,13 +667,24 @@ func render(r *rand.Rand, scp *scene, species string, ch Challenge, s, other *Su
 				}
 			}
 		}
-		img, lm := cam.capture(&sc, r, ls, mixScreen(&sc.crosstalk, light), mul, add, drift, mot)
-		f := &face.Face{Score: 1, Quality: ls.sub.qual}
-		f.Landmarks = lm
-		f.Box = landmarkBox(&lm)
-		seq.Frames = append(seq.Frames, Frame{T: ti, Img: img, Face: f, Faces: 1})
+		var pat []float32
+		if mo != nil {
+			pat = mo.pattern(ti.Sub(t0))
+		}
+		f := sh.shoot(ls, mixScreen(&sc.crosstalk, light), mul, add, pat)
+		f.T = ti
+		seq.Frames = append(seq.Frames, f)
 	}
 	return seq, nil
+}
+
+// staticVariants is how many noise patterns the naive renderer cycles
+// per colour: a handful, so that the same picture recurs within a colour.
+func staticVariants(static bool) int {
+	if static {
+		return 3
+	}
+	return 0
 }
 
 func landmarkBox(lm *[68]face.Point) face.Rect {
@@ -670,17 +762,20 @@ func (tl *timeline) at1(t time.Time) [3]float64 {
 // lightState is a subject's per-sequence light maps.
 type lightState struct {
 	sub  *Subject
-	mod  []float32 // per pixel screen modulation × albedo, 3 channels
+	mod  []float32 // per pixel, the screen's light per unit of its output, 3 channels
 	sumB [2][3]float64
 }
 
-func newLightState(s *Subject, mod, spec []float32) *lightState {
+// newLightState combines the maps of lightMaps: the diffuse screen light
+// is the albedo (the subject's photo, without any sheen the surface adds)
+// times the modulation, and the specular light adds to it.
+func newLightState(s *Subject, albedo, mod, spec []float32) *lightState {
 	n := srcSide * srcSide
 	ls := &lightState{sub: s, mod: make([]float32, 3*n)}
 	for i := 0; i < n; i++ {
 		w := float64(s.faceW[i])
 		for k := 0; k < 3; k++ {
-			v := s.lin[3*i+k]*mod[i] + float32(s.cs)*spec[i]
+			v := albedo[3*i+k]*mod[i] + spec[i]
 			ls.mod[3*i+k] = v
 			ls.sumB[0][k] += w * float64(v)
 			ls.sumB[1][k] += float64(v)
@@ -777,14 +872,10 @@ func (c *camera) frameMeans(sc *scene, ls *lightState, l, mul, add [3]float64) (
 	return m
 }
 
-// capture renders one frame: the subject's light under room light and
-// screen light l, through the motion, the camera's gains, its tone curve
-// and its noise. It returns the frame and the landmarks a detector would
-// report (the exact ones moved with the frame, plus detector jitter).
-func (c *camera) capture(sc *scene, r *rand.Rand, ls *lightState, l, mul, add [3]float64, drift float64, mot *motion) (*face.RGB, [68]face.Point) {
-	s := ls.sub
-	// Auto-exposure and white balance react to what they saw, a step per
-	// frame, partially.
+// meter lets auto-exposure and white balance react to what they saw in
+// the frame about to be taken under screen light l: a step per frame,
+// partially.
+func (c *camera) meter(sc *scene, ls *lightState, l, mul, add [3]float64) {
 	m := c.frameMeans(sc, ls, l, mul, add)
 	lum := c.gain * c.faceLum(m)
 	c.gain *= math.Pow(c.target/math.Max(lum, 1e-6), sc.aeRate)
@@ -792,6 +883,18 @@ func (c *camera) capture(sc *scene, r *rand.Rand, ls *lightState, l, mul, add [3
 	for k := range c.wb {
 		c.wb[k] *= math.Pow(grey/math.Max(m[1][k]*c.wb[k], 1e-6), sc.awbRate)
 	}
+}
+
+// develop renders one frame at the camera's present gains: the subject's
+// light under room light and screen light l, through the motion, the
+// gains, the tone curve and the noise. pat, when not nil, multiplies the
+// light of the scene at each output pixel and channel (3·FrameSide²
+// values) before the additive glare, as a filmed screen's moiré and
+// refresh bands do. It returns the frame and the landmarks a detector
+// would report (the exact ones moved with the frame, plus detector
+// jitter).
+func (c *camera) develop(sc *scene, r *rand.Rand, ls *lightState, l, mul, add [3]float64, drift float64, mot *motion, pat []float32) (*face.RGB, [68]face.Point) {
+	s := ls.sub
 	var ca, cw, cb, cc [3]float32
 	for k := 0; k < 3; k++ {
 		g := c.gain * c.wb[k] * mul[k]
@@ -834,7 +937,11 @@ func (c *camera) capture(sc *scene, r *rand.Rand, ls *lightState, l, mul, add [3
 			for k := 0; k < 3; k++ {
 				a := w00*s.lin[3*i00+k] + w01*s.lin[3*i00+3+k] + w10*s.lin[3*(i00+srcSide)+k] + w11*s.lin[3*(i00+srcSide)+3+k]
 				b := w00*ls.mod[3*i00+k] + w01*ls.mod[3*i00+3+k] + w10*ls.mod[3*(i00+srcSide)+k] + w11*ls.mod[3*(i00+srcSide)+3+k]
-				raw := ca[k]*a + cw[k]*a*fw + cb[k]*b + cc[k]
+				raw := ca[k]*a + cw[k]*a*fw + cb[k]*b
+				if pat != nil {
+					raw *= pat[3*(oy*FrameSide+ox)+k]
+				}
+				raw += cc[k]
 				var e float32
 				switch {
 				case !(raw > 0):
@@ -873,6 +980,104 @@ func (c *camera) capture(sc *scene, r *rand.Rand, ls *lightState, l, mul, add [3
 		}
 	}
 	return img, lm
+}
+
+// shooter takes a rendering's frames one at a time: the motion and the
+// light's drift from frame to frame, the camera's state and, for a naive
+// renderer, its stock of pre-rendered pictures. Render and LiveCamera
+// both take their frames with it, so that they share one camera.
+type shooter struct {
+	sc    *scene
+	r     *rand.Rand
+	cam   *camera
+	mot   *motion
+	drift float64 // the face-only room-light drift
+	// static: no head or hand motion. variants > 0: a renderer that keeps
+	// that many pictures per light and cycles them, with fixed gains and
+	// no drift.
+	static   bool
+	variants int
+	stock    map[shotKey]*shotStock
+}
+
+// shotKey identifies what a naive renderer draws: the subject's light
+// maps under one screen light.
+type shotKey struct {
+	ls              *lightState
+	light, mul, add [3]float64
+}
+
+type shotStock struct {
+	frames []Frame
+	next   int
+}
+
+func newShooter(sc *scene, r *rand.Rand, ls *lightState, static bool, variants int) *shooter {
+	s := &shooter{sc: sc, r: r, static: static, variants: variants}
+	s.cam = newCamera(sc, r, ls)
+	s.mot = newMotion(r, sc.motion)
+	if variants > 0 {
+		s.stock = map[shotKey]*shotStock{}
+	}
+	return s
+}
+
+// advance moves the scene on by one frame period dt.
+func (s *shooter) advance(dt time.Duration) {
+	if !s.static {
+		s.mot.step(s.r, dt)
+	}
+	if s.variants > 0 {
+		// A renderer's still photo has no light of its own to drift.
+		return
+	}
+	// Slow random walks, a step per frame, each with a stationary spread
+	// of its scale.
+	s.drift = s.drift*0.9 + s.r.NormFloat64()*s.sc.drift*0.44
+	s.cam.room = s.cam.room*0.95 + s.r.NormFloat64()*s.sc.roomDrift*0.31
+}
+
+// shoot takes a frame of the subject's light maps ls under screen light l
+// (camera channels), with the multiplicative tint mul, the additive glare
+// add and the pattern pat of develop. T is left to the caller.
+func (s *shooter) shoot(ls *lightState, l, mul, add [3]float64, pat []float32) Frame {
+	if s.variants > 0 && pat == nil {
+		key := shotKey{ls, l, mul, add}
+		st := s.stock[key]
+		if st == nil {
+			st = &shotStock{}
+			s.stock[key] = st
+		}
+		if len(st.frames) < s.variants {
+			// Rendered once, at the gains the camera started with: a
+			// renderer has no auto-exposure.
+			st.frames = append(st.frames, s.develop(ls, l, mul, add, nil))
+		}
+		f := st.frames[st.next%len(st.frames)]
+		st.next++
+		// A detector finds the same landmarks in the same picture; the
+		// copy only keeps callers from sharing one Face.
+		fc := *f.Face
+		f.Face = &fc
+		return f
+	}
+	s.cam.meter(s.sc, ls, l, mul, add)
+	return s.develop(ls, l, mul, add, pat)
+}
+
+func (s *shooter) develop(ls *lightState, l, mul, add [3]float64, pat []float32) Frame {
+	img, lm := s.cam.develop(s.sc, s.r, ls, l, mul, add, s.drift, s.mot, pat)
+	f := &face.Face{Score: 1, Quality: ls.sub.qual, Landmarks: lm}
+	f.Box = landmarkBox(&lm)
+	return Frame{Img: img, Face: f, Faces: 1, Source: pictureDigest(img.Pix)}
+}
+
+// pictureDigest is a frame's Source: FNV-1a over its pixels, never zero
+// (zero means unknown).
+func pictureDigest(pix []byte) uint64 {
+	h := fnv.New64a()
+	h.Write(pix)
+	return max(h.Sum64(), 1)
 }
 
 // pcgReader adapts a math/rand/v2 generator to io.Reader, so that

@@ -3,11 +3,13 @@ package session
 import (
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"math"
 	"time"
 
 	"github.com/glint-id/glint/internal/face"
 	"github.com/glint-id/glint/internal/imaging"
+	"github.com/glint-id/glint/internal/liveness"
 )
 
 // Errors of frame decoding.
@@ -45,10 +47,9 @@ type captured struct {
 	captureMs  float64
 	arrival    time.Time
 	colorIndex int
-	// img is the analysis window around the face (see AnalysisWindow),
-	// nil when the frame has no usable face; f is in its pixels.
-	img *face.RGB
-	f   *face.Face
+	// win is the analysis window around the face (see AnalysisWindow),
+	// its Img nil when the frame has no usable face.
+	win liveness.Frame
 	// faces is the number of significant faces, from this frame's
 	// detection or the last one before it.
 	faces int
@@ -150,6 +151,7 @@ func (t *tracker) add(f *Frame) trackResult {
 		return trackResult{err: err}
 	}
 	c := captured{captureMs: f.CaptureMs, arrival: f.Arrival, colorIndex: f.ColorIndex}
+	c.win.Source = pictureDigest(f.JPEG)
 	since := time.Duration((f.CaptureMs - t.lastDetMs) * float64(time.Millisecond))
 	// Detect on the first frame, then every DetectEvery of capture time
 	// (every half of it while the face is lost), never for a frame
@@ -199,7 +201,10 @@ func (t *tracker) add(f *Frame) trackResult {
 	}
 	c.faces = t.faces
 	if t.haveBox {
-		c.img, c.f = AnalysisWindow(img, fc)
+		if w, ok := AnalysisWindow(img, fc); ok {
+			w.Source = c.win.Source
+			c.win = w
+		}
 	}
 	t.frames = append(t.frames, c)
 	return res
@@ -270,14 +275,15 @@ const (
 
 // AnalysisWindow cuts the window the liveness analysis reads out of img
 // and shrinks it by area averaging (which keeps region means exact) so
-// that the eyes are about windowIOD apart. It returns the window and the
-// face in its pixels, or nils when the landmarks are degenerate.
-func AnalysisWindow(img *face.RGB, f face.Face) (*face.RGB, *face.Face) {
+// that the eyes are about windowIOD apart. It returns a frame holding the
+// window, the face in its pixels and where the window lies in img
+// (Origin, Scale), or false when the landmarks are degenerate.
+func AnalysisWindow(img *face.RGB, f face.Face) (liveness.Frame, bool) {
 	l, r := face.Centroid(f.Landmarks[36:42]), face.Centroid(f.Landmarks[42:48])
 	dx, dy := r.X-l.X, r.Y-l.Y
 	iod := math.Hypot(dx, dy)
 	if !(iod > 2) {
-		return nil, nil
+		return liveness.Frame{}, false
 	}
 	// The centre: half an IOD below the eye midpoint, along the face's
 	// own vertical.
@@ -289,7 +295,7 @@ func AnalysisWindow(img *face.RGB, f face.Face) (*face.RGB, *face.Face) {
 	x1 := math.Min(float64(img.W), math.Ceil(cx+half))
 	y1 := math.Min(float64(img.H), math.Ceil(cy+half))
 	if x1-x0 < 8 || y1-y0 < 8 {
-		return nil, nil
+		return liveness.Frame{}, false
 	}
 	win := img.Crop(face.Rect{X: x0, Y: y0, W: x1 - x0, H: y1 - y0})
 	sx, sy := 1.0, 1.0
@@ -304,5 +310,14 @@ func AnalysisWindow(img *face.RGB, f face.Face) (*face.RGB, *face.Face) {
 		out.Landmarks[i] = face.Point{X: (p.X - x0) * sx, Y: (p.Y - y0) * sy}
 	}
 	out.Box = face.Rect{X: (f.Box.X - x0) * sx, Y: (f.Box.Y - y0) * sy, W: f.Box.W * sx, H: f.Box.H * sy}
-	return win, &out
+	return liveness.Frame{Img: win, Face: &out, Origin: face.Point{X: x0, Y: y0}, Scale: (sx + sy) / 2}, true
+}
+
+// pictureDigest identifies a camera picture by its bytes: an encoder
+// given the same picture twice writes the same bytes, and the analysis
+// flags a picture that recurs (liveness.SignalRepeatedFrames).
+func pictureDigest(jpeg []byte) uint64 {
+	h := fnv.New64a()
+	h.Write(jpeg)
+	return max(h.Sum64(), 1)
 }

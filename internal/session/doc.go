@@ -24,6 +24,12 @@
 // outcome, whichever is first) when the older one is on another node,
 // which the newer one does not wait for (see nodes.go).
 //
+// The client's address must have attempts left (ConnInfo.Attempts; else
+// close 4029, the token untouched), and the token's person (its uuid)
+// too, over all the key's tokens (store.ErrSubjectAttempts; else 4009).
+// The SDK then reports its browser and camera (Env); the report is kept
+// and judged at each evaluation (injection.go).
+//
 // mirror: preview frames (5 fps, small) are checked one at a time, newest
 // first, against the framing rules (Gate); a failing frame sends its tip
 // once per episode and counts once in liveness_result.details, a good one
@@ -48,10 +54,11 @@
 //
 // tail and evaluate: after the last hold the server sends DONE and counts
 // the attempt (spec §3.6), waits TailGrace for frames in flight, drains
-// the analysis and decides (evaluate.go): PASS stores OK with
-// verify_result and the best images and closes; FAIL stores the interim
-// liveness_result and goes back to the mirror while attempts remain,
-// else stores FAILED and closes.
+// the analysis and decides (evaluate.go), with the injection signals of
+// the client's report (a client that sent none is not the SDK): PASS
+// stores OK with verify_result and the best images and closes; FAIL
+// stores the interim liveness_result and goes back to the mirror while
+// attempts remain, else stores FAILED and closes.
 //
 // # Client clock
 //

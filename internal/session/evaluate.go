@@ -20,6 +20,9 @@ type evalInput struct {
 	tr    *tracker
 	// mapT maps a frame's capture time (client ms) to the clock of shown.
 	mapT func(ms float64) time.Time
+	// signals are the injection signals the transport raised about the
+	// client (liveness.Options.ClientSignals).
+	signals []string
 }
 
 // evalOutput is an attempt's verdict and what the store keeps of it.
@@ -46,16 +49,15 @@ func (m *Manager) evaluate(ctx context.Context, in evalInput) (evalOutput, error
 	var out evalOutput
 	frames := make([]liveness.Frame, 0, len(in.tr.frames))
 	for _, c := range in.tr.frames {
-		f := liveness.Frame{T: in.mapT(c.captureMs), Faces: c.faces}
-		if c.img != nil {
-			f.Img, f.Face = c.img, c.f
-		}
+		f := c.win
+		f.T, f.Faces = in.mapT(c.captureMs), c.faces
 		frames = append(frames, f)
 	}
 	out.frames = len(frames)
 	best, second := in.tr.best(200 * time.Millisecond)
 
 	opts := m.cfg.Liveness
+	opts.ClientSignals = in.signals
 	if m.cfg.Passive != nil && best != nil {
 		p := m.cfg.Passive.Live(best.img, best.f)
 		out.passive = &p
@@ -120,6 +122,10 @@ func genuineness(v liveness.Verdict, passive *float64, opts liveness.Options) st
 	if v.FaceReplaced {
 		g.FaceReplaced = 1
 	}
+	if len(v.Injection) > 0 {
+		g.InjectionSuspected = 1
+		g.InjectionSignals = v.Injection
+	}
 	return g
 }
 
@@ -159,7 +165,8 @@ func (s *Session) evaluate() {
 	s.drainWork()
 	a := s.at
 	t0 := time.Now()
-	out, err := s.m.evaluate(s.ctx, evalInput{v: s.v, ch: a.ch, shown: s.checkedShown(a), tr: a.tr, mapT: s.cm.server})
+	out, err := s.m.evaluate(s.ctx, evalInput{v: s.v, ch: a.ch, shown: s.checkedShown(a), tr: a.tr, mapT: s.cm.server,
+		signals: clientSignals(s.env)})
 	if err != nil {
 		s.internal(err)
 		return
@@ -167,6 +174,12 @@ func (s *Session) evaluate() {
 	vd := out.verdict
 	attrs := []any{"attempt", s.attempts, "pass", vd.Pass, "score", round3(vd.Score), "reason", vd.Reason,
 		"frames", out.frames, "dropped", a.tr.dropped, "eval_ms", time.Since(t0).Milliseconds()}
+	if c, ok := vd.Check(liveness.CheckInjection); ok {
+		attrs = append(attrs, "motion", round3(c.Value))
+	}
+	if len(vd.Injection) > 0 {
+		attrs = append(attrs, "injection", vd.Injection)
+	}
 	if out.passive != nil {
 		attrs = append(attrs, "passive", round3(*out.passive))
 	}

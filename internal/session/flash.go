@@ -17,9 +17,18 @@ import (
 // The HTTP fallback (spec §2.3.2): start_flash hands out a whole colour
 // sequence, the page shows it while recording, and validate_flash uploads
 // the frames with their capture times and the times each colour was
-// painted. It is weaker than the channel — the client knows every colour
-// before the first is shown, and all timing is its own word — so the
-// stored result says transport "upload" for the integrator to weigh.
+// painted. It is much weaker than the channel: the client knows every
+// colour before the first is shown and all timing is its own word, so
+// software can render a "genuine" sequence from one photo of the victim
+// and upload it. Hence:
+//
+//   - it serves only tokens of keys that opted in (store.Key.
+//     AllowUploadFallback); others get ErrUploadDisabled;
+//   - a pass is stored as liveness_result PASS_UPLOAD, never PASS, so that
+//     no acceptance rule asking for PASS takes it by mistake;
+//   - start_flash spends an attempt as it reveals the colours, as the
+//     channel does with its first colour: a client cannot draw sequences
+//     for free until it gets colours it has rendered before.
 
 // Errors of the fallback; the API maps them to FaceID errors.
 var (
@@ -32,6 +41,11 @@ var (
 	ErrSeqID = errors.New("session: unknown, used or stale seq_id")
 	// ErrTimeline: the timeline does not name each colour exactly once.
 	ErrTimeline = errors.New("session: bad timeline")
+	// ErrUploadDisabled: the token's key did not opt in to the fallback.
+	ErrUploadDisabled = errors.New("session: the upload fallback is not enabled for this key")
+	// ErrThrottled: the client's address has begun too many attempts
+	// lately (ConnInfo.Attempts).
+	ErrThrottled = errors.New("session: too many attempts from this address")
 )
 
 // Upload error codes (Raw-ValidateVideo's strings, spec §2.3.2).
@@ -91,8 +105,8 @@ type FlashOutcome struct {
 	Success bool
 }
 
-// admit checks a token for the fallback: known, usable, its key enabled
-// and allowing origin.
+// admit checks a token for the fallback: known, usable, its key enabled,
+// allowing origin and opted in to the fallback.
 func (m *Manager) admit(ctx context.Context, token, origin string) (*store.Verification, error) {
 	if token == "" {
 		return nil, ErrTokenInvalid
@@ -111,24 +125,39 @@ func (m *Manager) admit(ctx context.Context, token, origin string) (*store.Verif
 	if key == nil || key.Disabled || !OriginAllowed(key.AllowedOrigins, origin) {
 		return nil, ErrTokenInvalid
 	}
+	if !key.AllowUploadFallback {
+		return nil, ErrUploadDisabled
+	}
 	return v, nil
 }
 
-// StartFlash hands out a colour sequence for token. It does not count an
-// attempt (spec §2.3.2); it moves the verification to PROCESSING. The
-// sequence is stored, replacing any older one of the token, so that
-// validate_flash may reach any node.
-func (m *Manager) StartFlash(ctx context.Context, token, origin string) (*FlashStart, error) {
-	if _, err := m.admit(ctx, token, origin); err != nil {
+// StartFlash hands out a colour sequence for token and counts the
+// attempt it is (the spec's [P] text had it free; a free sequence is a
+// free re-roll of the challenge). It moves the verification to
+// PROCESSING. The sequence is stored, replacing any older one of the
+// token, so that validate_flash may reach any node.
+func (m *Manager) StartFlash(ctx context.Context, token string, info ConnInfo) (*FlashStart, error) {
+	if _, err := m.admit(ctx, token, info.Origin); err != nil {
 		return nil, err
+	}
+	if info.Attempts != nil && !info.Attempts.Allow(true) {
+		return nil, ErrThrottled
 	}
 	now := m.cfg.Clock.Now()
 	v, err := m.cfg.Store.BeginCapture(ctx, token, now)
+	if err == nil {
+		v.Attempts, err = m.cfg.Store.CountAttempt(ctx, token, now)
+	}
 	switch {
 	case errors.Is(err, store.ErrAttemptsExhausted):
 		m.finishSpent(ctx, token, now)
 		return nil, ErrNoAttempts
-	case errors.Is(err, store.ErrNotFound), errors.Is(err, store.ErrExpired), errors.Is(err, store.ErrFinished):
+	case errors.Is(err, store.ErrSubjectAttempts):
+		// The uuid's budget over all its tokens: this token is left to
+		// its expiry.
+		return nil, ErrNoAttempts
+	case errors.Is(err, store.ErrNotFound), errors.Is(err, store.ErrExpired), errors.Is(err, store.ErrFinished),
+		errors.Is(err, store.ErrNotStarted):
 		return nil, ErrTokenInvalid
 	case err != nil:
 		return nil, err
@@ -150,7 +179,7 @@ func (m *Manager) StartFlash(ctx context.Context, token, origin string) (*FlashS
 		return nil, fmt.Errorf("session: save flash sequence: %w", err)
 	}
 
-	fs := &FlashStart{SeqID: ch.SeqID, Attempt: min(v.Attempts+1, v.MaxUploadTimes), MaxUploadTimes: v.MaxUploadTimes}
+	fs := &FlashStart{SeqID: ch.SeqID, Attempt: v.Attempts, MaxUploadTimes: v.MaxUploadTimes}
 	for i, c := range ch.Colors {
 		fs.Colors = append(fs.Colors, c.Hex())
 		fs.HoldMs = append(fs.HoldMs, int(ch.Holds[i]/time.Millisecond))
@@ -170,13 +199,16 @@ func (m *Manager) finishSpent(ctx context.Context, token string, now time.Time) 
 	}
 }
 
-// ValidateFlash evaluates an uploaded sequence. Once the token and the
-// sequence check out, the attempt counts, even if the media is then
-// rejected (an *UploadError).
+// ValidateFlash evaluates an uploaded sequence, the attempt start_flash
+// counted.
 func (m *Manager) ValidateFlash(ctx context.Context, up *FlashUpload) (*FlashOutcome, error) {
 	v, err := m.admit(ctx, up.Token, up.Origin)
 	if err != nil {
 		return nil, err
+	}
+	if v.Status != store.StatusProcessing {
+		// Finished (or never started: no sequence can be pending then).
+		return nil, ErrTokenInvalid
 	}
 	now := m.cfg.Clock.Now()
 	// Taken, so single use whatever follows; another token's sequence is
@@ -197,18 +229,7 @@ func (m *Manager) ValidateFlash(ctx context.Context, up *FlashUpload) (*FlashOut
 		return nil, err
 	}
 
-	attempts, err := m.cfg.Store.CountAttempt(ctx, up.Token, now)
-	switch {
-	case errors.Is(err, store.ErrAttemptsExhausted):
-		m.finishSpent(ctx, up.Token, now)
-		return nil, ErrNoAttempts
-	case errors.Is(err, store.ErrNotFound), errors.Is(err, store.ErrExpired),
-		errors.Is(err, store.ErrFinished), errors.Is(err, store.ErrNotStarted):
-		return nil, ErrTokenInvalid
-	case err != nil:
-		return nil, err
-	}
-	out := &FlashOutcome{Attempt: attempts, Remaining: max(0, v.MaxUploadTimes-attempts), Status: store.StatusProcessing}
+	out := &FlashOutcome{Attempt: v.Attempts, Remaining: max(0, v.MaxUploadTimes-v.Attempts), Status: store.StatusProcessing}
 	ev, err := m.judgeUpload(ctx, v, ch, shown, up.Frames)
 	if err != nil {
 		var ue *UploadError
@@ -250,7 +271,7 @@ func (m *Manager) judgeUpload(ctx context.Context, v *store.Verification, ch liv
 		if res.detected && res.faces > 1 {
 			multi = true
 		}
-		if tr.frames[len(tr.frames)-1].img != nil {
+		if tr.frames[len(tr.frames)-1].win.Img != nil {
 			faced++
 		}
 	}
@@ -316,7 +337,7 @@ func (m *Manager) storeUpload(ctx context.Context, v *store.Verification, ev eva
 	var err error
 	switch {
 	case ev.verdict.Pass:
-		lr.Result = store.LivenessPass
+		lr.Result = store.LivenessPassUpload
 		err = m.cfg.Store.FinishVerification(ctx, v.Token, &store.Outcome{
 			Status: store.StatusOK, Liveness: lr, Verify: ev.verify, Images: ev.images, At: now,
 		})

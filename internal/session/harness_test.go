@@ -232,6 +232,21 @@ func (h *harness) tokenWithRef(maxUploads int, ref store.Reference, origins ...s
 	return tok
 }
 
+// allowUpload sets the upload-fallback opt-in of the test's key (created
+// by token, off by default as for every key).
+func (h *harness) allowUpload(on bool) {
+	h.t.Helper()
+	ctx := context.Background()
+	k, err := h.db.Key(ctx, "key-"+h.t.Name())
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	k.AllowUploadFallback = on
+	if err := h.db.UpdateKey(ctx, k); err != nil {
+		h.t.Fatal(err)
+	}
+}
+
 var tokenSeq atomic.Int64
 
 func newTokenName() string { return fmt.Sprintf("tok-%d", tokenSeq.Add(1)) }
@@ -249,6 +264,11 @@ func (h *harness) connect(origin string) *client { return h.connectTo(h.m, origi
 // connectTo connects to m, which may be another node's manager on the
 // harness's store and clock (see node).
 func (h *harness) connectTo(m *Manager, origin string) *client {
+	return h.connectInfo(m, ConnInfo{Origin: origin})
+}
+
+// connectInfo connects to m as the client info describes.
+func (h *harness) connectInfo(m *Manager, info ConnInfo) *client {
 	c := &client{
 		h:    h,
 		conn: &fakeConn{clk: h.clk, in: make(chan Inbound, 256), closed: make(chan struct{})},
@@ -256,7 +276,7 @@ func (h *harness) connectTo(m *Manager, origin string) *client {
 	}
 	go func() {
 		defer close(c.done)
-		m.Serve(context.Background(), c.conn, ConnInfo{Origin: origin})
+		m.Serve(context.Background(), c.conn, info)
 	}()
 	h.clients = append(h.clients, c)
 	c.sync() // the session is up, its hello timer armed
@@ -328,9 +348,18 @@ func (c *client) closeCode() int {
 	return c.conn.code
 }
 
+// hello opens the session as the SDK does: hello, then its report on a
+// front camera in a browser that raises no injection signal.
 func (c *client) hello(token string) {
 	c.send(&Hello{Token: token, SDKVersion: "test", Screen: Screen{W: 390, H: 844, DPR: 3}})
+	c.send(cameraEnv())
 	c.sync()
+}
+
+// cameraEnv is the report of an SDK filming with a phone's front camera.
+func cameraEnv() *Env {
+	return &Env{Track: Track{Label: "camera2 1, facing front", Source: "camera", DeviceID: true, FacingMode: "user",
+		Width: 640, Height: 480, FrameRate: 30}}
 }
 
 // ms is a fake-clock time as client epoch milliseconds.

@@ -20,6 +20,9 @@ const (
 	CloseNoAttemptsLeft = 4009
 	CloseTokenFinished  = 4010
 	CloseSuperseded     = 4011
+	// CloseTooManyAttempts: the client's address began too many attempts
+	// lately; the token is untouched and may be used later.
+	CloseTooManyAttempts = 4029
 )
 
 // Result and error codes (spec §3.5); SUPERSEDED is the SDK's code for
@@ -34,6 +37,8 @@ const (
 	CodeTokenFinished  = "TOKEN_FINISHED"
 	CodeInternalError  = "INTERNAL_ERROR"
 	CodeSuperseded     = "SUPERSEDED"
+	// CodeTooManyAttempts: see CloseTooManyAttempts.
+	CodeTooManyAttempts = "TOO_MANY_ATTEMPTS"
 )
 
 // Status codes the server sends (spec §3.4); the SDK emits the CAMERA_,
@@ -58,7 +63,7 @@ const (
 	KindFlash   = 2
 )
 
-// Inbound is one message from the client: *Hello, *Shown, *Cancel,
+// Inbound is one message from the client: *Hello, *Env, *Shown, *Cancel,
 // *Frame or *Unknown.
 type Inbound interface{ inbound() }
 
@@ -88,6 +93,44 @@ type Shown struct {
 // Cancel says the user left.
 type Cancel struct{}
 
+// Env is the SDK's report on the browser and the camera it films with,
+// sent after the first config and again after each colour sequence. It is
+// the client's own word, so it can only accuse: a report that shows
+// automation or a camera that is not a camera raises an injection signal
+// (see clientSignals), and no report at all raises one too, but a clean
+// report proves nothing.
+type Env struct {
+	// Webdriver is navigator.webdriver: the browser is driven by
+	// automation.
+	Webdriver bool `json:"webdriver"`
+	// MediaPatched says getUserMedia or enumerateDevices is not the
+	// browser's own function: a page script replaced the camera.
+	MediaPatched bool  `json:"media_patched"`
+	Track        Track `json:"track"`
+	// TimeSources counts, for the last sequence's flash frames, where
+	// their capture times came from: "capture" (the camera's timestamp),
+	// "display" (the compositor's), "callback" (the frame callback's),
+	// "clock" (the page's clock when no frame callback exists).
+	TimeSources map[string]int `json:"time_sources,omitempty"`
+}
+
+// Track describes the video track the SDK captures.
+type Track struct {
+	// Label is the capture device's name as the browser gives it.
+	Label string `json:"label"`
+	// Source is what produces the track: "camera" (a capture device),
+	// "canvas" or "element" (a capture of page content), "generated" (a
+	// track a script writes), "unknown".
+	Source string `json:"source"`
+	// DeviceID says the track's settings name a capture device.
+	DeviceID   bool    `json:"device_id"`
+	FacingMode string  `json:"facing_mode,omitempty"`
+	Width      int     `json:"width,omitempty"`
+	Height     int     `json:"height,omitempty"`
+	FrameRate  float64 `json:"frame_rate,omitempty"`
+	ResizeMode string  `json:"resize_mode,omitempty"`
+}
+
 // Unknown is a well-formed message of a type this server does not know;
 // it is ignored, so that newer SDKs can add messages.
 type Unknown struct{ Type string }
@@ -108,6 +151,7 @@ type Frame struct {
 	Arrival time.Time
 }
 
+func (*Env) inbound()     {}
 func (*Hello) inbound()   {}
 func (*Shown) inbound()   {}
 func (*Cancel) inbound()  {}
@@ -160,7 +204,9 @@ type ColorMessage struct {
 	Index  int    `json:"index"`
 	Sum    int    `json:"sum"`
 	SeqID  string `json:"seq_id"`
-	HoldMs int    `json:"hold_ms"`
+	// HoldMs was the colour's hold; the server no longer says how long
+	// a colour stays (see showColor), and leaves it out.
+	HoldMs int `json:"hold_ms,omitempty"`
 }
 
 // ResultMessage ends an attempt for resultCallback.
@@ -193,6 +239,15 @@ type ConnInfo struct {
 	Origin string
 	// Client is the client address (after trusted proxies).
 	Client netip.Addr
+	// Attempts, when set, limits the attempts the client's address may
+	// begin (over every token and connection).
+	Attempts Throttle
+}
+
+// Throttle limits how often a client may begin something.
+type Throttle interface {
+	// Allow reports whether the client may begin one now; take spends it.
+	Allow(take bool) bool
 }
 
 // Conn is one client connection as the session sees it. Read is called

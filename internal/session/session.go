@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
+	"fmt"
 	"log/slog"
 	"sync/atomic"
 	"time"
@@ -124,6 +125,8 @@ type Session struct {
 	details   store.LivenessDetails
 	genuine   *store.FaceGenuineness
 	cm        clockMap
+	// env is the client's latest environment report, nil before one.
+	env *Env
 
 	mirrorGen int
 	good      int
@@ -321,6 +324,8 @@ func (s *Session) inbound(ev inboundEvent) {
 		s.frame(msg)
 	case *Shown:
 		s.shown(msg)
+	case *Env:
+		s.report(msg)
 	case *Cancel:
 		s.abandon()
 		s.end(CloseNormal, "cancelled")
@@ -355,6 +360,11 @@ func (s *Session) hello(h *Hello) {
 		s.fail(CodeTokenInvalid, CloseTokenInvalid, "token not valid here")
 		return
 	}
+	if a := s.info.Attempts; a != nil && !a.Allow(false) {
+		s.log.Info("rtc refused", "reason", "attempts from this address")
+		s.fail(CodeTooManyAttempts, CloseTooManyAttempts, "too many attempts from this address")
+		return
+	}
 	seen := v
 	v, err = s.m.cfg.Store.BeginCapture(ctx, h.Token, s.clk.Now())
 	switch {
@@ -374,6 +384,13 @@ func (s *Session) hello(h *Hello) {
 		s.loadInterim()
 		s.finishStore(store.StatusFailed)
 		s.fail(CodeMoreRetryTimes, CloseNoAttemptsLeft, "no attempts left")
+		return
+	case errors.Is(err, store.ErrSubjectAttempts):
+		// The person (the token's uuid) has used the key's attempt budget
+		// within the window, over all its tokens. The token itself is
+		// left as it is: it ends at its expiry.
+		s.log.Info("rtc refused", "reason", "the uuid's attempts are spent")
+		s.fail(CodeMoreRetryTimes, CloseNoAttemptsLeft, "the uuid's attempts are spent")
 		return
 	case err != nil:
 		s.internal(err)
@@ -586,6 +603,13 @@ func (s *Session) startFlash() {
 		s.toMirror(TipNoFace)
 		return
 	}
+	if t := s.info.Attempts; t != nil && !t.Allow(true) {
+		// Nothing shown yet, so nothing spent; the address has begun
+		// too many attempts (with any token) lately.
+		s.log.Info("rtc refused", "reason", "attempts from this address")
+		s.fail(CodeTooManyAttempts, CloseTooManyAttempts, "too many attempts from this address")
+		return
+	}
 	s.enter(stFlash)
 	a := s.at
 	a.ch = s.m.newChallenge(s.v.ColorNumber)
@@ -609,10 +633,12 @@ func (s *Session) showColor(i int) {
 		a.ch.Start = a.sent[0]
 	}
 	c := a.ch.Colors[i]
+	// Without hold_ms: the server times the colours, the page needs no
+	// schedule, and a renderer in its place learns neither the next
+	// colour nor when it comes until it is shown.
 	s.send(&ColorMessage{
 		Type: "color", Status: ColorColoring, Color: c.Hex(),
 		Index: i + 1, Sum: len(a.ch.Colors), SeqID: a.ch.SeqID,
-		HoldMs: int(a.ch.Holds[i] / time.Millisecond),
 	})
 	// The next change is due on the schedule from the first colour, so
 	// that a timer firing late does not push every later colour back.
@@ -654,6 +680,18 @@ func (s *Session) shown(m *Shown) {
 		return
 	}
 	a.acks[i] = ack{ms: m.TClientMs, arrival: s.clk.Now(), ok: true}
+}
+
+// report keeps the client's environment report for the evaluation,
+// logging what it says about the camera when that changes.
+func (s *Session) report(e *Env) {
+	if s.env == nil || s.env.Track != e.Track || s.env.Webdriver != e.Webdriver || s.env.MediaPatched != e.MediaPatched {
+		s.log.Info("rtc client env", "camera", e.Track.Label, "source", e.Track.Source, "device_id", e.Track.DeviceID,
+			"facing", e.Track.FacingMode, "size", fmt.Sprintf("%dx%d", e.Track.Width, e.Track.Height),
+			"fps", e.Track.FrameRate, "webdriver", e.Webdriver, "media_patched", e.MediaPatched,
+			"signals", clientSignals(e))
+	}
+	s.env = e
 }
 
 // faceCheck abandons the sequence (RESET) when the face has been gone
@@ -706,6 +744,11 @@ func (s *Session) countAttempt() bool {
 		s.fail(CodeTokenFinished, CloseTokenFinished, "verification finished")
 	case errors.Is(err, store.ErrAttemptsExhausted):
 		s.attempts = s.v.MaxUploadTimes
+		s.finish(store.StatusFailed, CodeMoreRetryTimes)
+	case errors.Is(err, store.ErrSubjectAttempts):
+		// Another token of the same uuid used the person's last attempt
+		// meanwhile: this one cannot be judged.
+		s.log.Info("rtc attempt refused", "reason", "the uuid's attempts are spent")
 		s.finish(store.StatusFailed, CodeMoreRetryTimes)
 	default:
 		s.internal(err)

@@ -57,7 +57,9 @@ func TestGenuinePass(t *testing.T) {
 		switch cm.Status {
 		case ColorColoring:
 			coloring++
-			if cm.Sum != 6 || cm.Index != coloring || cm.HoldMs < 300 || cm.HoldMs > 600 {
+			// The hold is not revealed: when the next colour comes is
+			// as unpredictable as which.
+			if cm.Sum != 6 || cm.Index != coloring || cm.HoldMs != 0 {
 				t.Errorf("colour message %+v", cm)
 			}
 		case ColorDone:

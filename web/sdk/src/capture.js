@@ -50,6 +50,9 @@ export class FrameCapturer {
     this.running = false;
     this.lastFrameT = -1; // perf time of the newest camera frame seen
     this.lastFlashT = -Infinity;
+    // Where the flash frames' times came from since the flashes began,
+    // for the env report (report.js).
+    this.timeSources = emptySources();
     this.previewTimer = null;
     this.canvases = {};
   }
@@ -60,8 +63,11 @@ export class FrameCapturer {
   }
 
   setMode(mode) {
+    if (mode === MODE_FLASH && this.mode !== MODE_FLASH) {
+      this.lastFlashT = -Infinity;
+      this.timeSources = emptySources();
+    }
     this.mode = mode;
-    if (mode === MODE_FLASH) this.lastFlashT = -Infinity;
   }
 
   setColorIndex(i) {
@@ -99,28 +105,37 @@ export class FrameCapturer {
     if (!this.running) return;
     const v = this.video;
     if (typeof v.requestVideoFrameCallback === 'function') {
-      v.requestVideoFrameCallback((now, meta) => this.onFrame(this.metaTime(now, meta)));
+      v.requestVideoFrameCallback((now, meta) => {
+        const m = this.metaTime(now, meta);
+        this.onFrame(m.t, m.source);
+      });
     } else {
-      this.raf(() => this.onFrame(this.clock.perfNow()));
+      this.raf(() => this.onFrame(this.clock.perfNow(), 'clock'));
     }
   }
 
+  /** The frame's time and where it came from: the camera, the compositor or the callback. */
   metaTime(now, meta) {
     const here = this.clock.perfNow();
-    for (const t of [meta && meta.captureTime, meta && meta.expectedDisplayTime, now]) {
-      if (typeof t === 'number' && t > 0 && Math.abs(t - here) < MAX_CLOCK_SKEW_MS) return t;
+    const candidates = [
+      { t: meta && meta.captureTime, source: 'capture' },
+      { t: meta && meta.expectedDisplayTime, source: 'display' },
+      { t: now, source: 'callback' },
+    ];
+    for (const c of candidates) {
+      if (typeof c.t === 'number' && c.t > 0 && Math.abs(c.t - here) < MAX_CLOCK_SKEW_MS) return c;
     }
-    return here;
+    return { t: here, source: 'clock' };
   }
 
-  onFrame(t) {
+  onFrame(t, source) {
     if (!this.running) return;
     this.lastFrameT = t;
     if (this.mode === MODE_FLASH) {
       const minGap = 1000 / this.settings.flash_max_fps - 3;
-      if (t - this.lastFlashT >= minGap) {
+      if (t - this.lastFlashT >= minGap && this.capture(KIND_FLASH, t)) {
         this.lastFlashT = t;
-        this.capture(KIND_FLASH, t);
+        this.timeSources[source] = (this.timeSources[source] || 0) + 1;
       }
     }
     this.scheduleFrame();
@@ -197,4 +212,8 @@ export class FrameCapturer {
       this.stats.bytes += frame.size;
     }
   }
+}
+
+function emptySources() {
+  return { capture: 0, display: 0, callback: 0, clock: 0 };
 }

@@ -45,6 +45,7 @@ const EN = {
   NETWORK_ERROR: 'The connection was lost. Check your network and try again.',
   INTERNAL_ERROR: 'Something went wrong. Please try again later.',
   SUPERSEDED: 'This verification was opened in another window.',
+  TOO_MANY_ATTEMPTS: 'Too many attempts from this network. Please try again later.',
 
   PLAY_VIDEO: 'Tap to start the camera',
 };
@@ -89,6 +90,7 @@ const ZH = {
   NETWORK_ERROR: '网络连接中断，请检查网络后重试。',
   INTERNAL_ERROR: '系统出现问题，请稍后再试。',
   SUPERSEDED: '该验证已在其他窗口中打开。',
+  TOO_MANY_ATTEMPTS: '此网络的尝试次数过多，请稍后再试。',
 
   PLAY_VIDEO: '点击开启摄像头',
 };

@@ -20,6 +20,7 @@ export const CLOSE_TOKEN_INVALID = 4003;
 export const CLOSE_ATTEMPTS_EXHAUSTED = 4009;
 export const CLOSE_TOKEN_FINISHED = 4010;
 export const CLOSE_SUPERSEDED = 4011;
+export const CLOSE_TOO_MANY_ATTEMPTS = 4029;
 
 // Defaults used until (or when) `config.capture` leaves a field out.
 export const DEFAULT_CAPTURE = Object.freeze({
@@ -200,7 +201,8 @@ export function captureSettings(c) {
   return s;
 }
 
-// Result codes the SDK reports (spec §3.5), plus SUPERSEDED for close 4011.
+// Result codes the SDK reports (spec §3.5), plus SUPERSEDED for close 4011
+// and TOO_MANY_ATTEMPTS for close 4029 (the address began too many attempts).
 export const RESULT_CODES = Object.freeze([
   'SUCCESS',
   'LIVENESS_FAILED',
@@ -214,6 +216,7 @@ export const RESULT_CODES = Object.freeze([
   'NETWORK_ERROR',
   'INTERNAL_ERROR',
   'SUPERSEDED',
+  'TOO_MANY_ATTEMPTS',
 ]);
 
 // The API side spells some conditions differently (get_result says
@@ -246,6 +249,8 @@ export function resultCodeForClose(code) {
       return 'TOKEN_FINISHED';
     case CLOSE_SUPERSEDED:
       return 'SUPERSEDED';
+    case CLOSE_TOO_MANY_ATTEMPTS:
+      return 'TOO_MANY_ATTEMPTS';
     default:
       return 'NETWORK_ERROR';
   }

@@ -5,6 +5,7 @@
 
 import { FrameCapturer, MODE_FLASH, MODE_IDLE, MODE_PREVIEW } from './capture.js';
 import { normalizeLanguage, textFor } from './i18n.js';
+import { describeTrack, envMessage, inspectBrowser } from './report.js';
 import {
   SDK_VERSION,
   cancelMessage,
@@ -64,6 +65,8 @@ export function browserEnv() {
     // Looked up at start(), not at load, so a test page can replace
     // navigator.mediaDevices.getUserMedia (e.g. with a canvas stream).
     getUserMedia: md && typeof md.getUserMedia === 'function' ? (c) => md.getUserMedia(c) : null,
+    // Also at start(): what the page's scripts did to the camera functions.
+    inspect: () => inspectBrowser(nav),
     screen: {
       w: (g.screen && g.screen.width) || g.innerWidth || 0,
       h: (g.screen && g.screen.height) || g.innerHeight || 0,
@@ -398,6 +401,8 @@ class Run {
     });
     c.setSettings(m.capture || captureSettings(null));
     this.capturer = c;
+    this.browser = typeof env.inspect === 'function' ? env.inspect() : { webdriver: false, mediaPatched: false };
+    this.report();
     c.setMode(MODE_PREVIEW);
     c.start();
     this.status('RTC_CONNECTED');
@@ -438,6 +443,17 @@ class Run {
     }
     this.call('colorListener', m.color, m.status, m.index, m.sum);
     this.status(m.status === 'RESET' ? 'MIRROR' : 'EVALUATING');
+    if (c) this.report(c.timeSources);
+  }
+
+  // Sends the env report: after the first config, and after each
+  // sequence with where its frame times came from.
+  report(timeSources) {
+    const s = this.stream;
+    let track = null;
+    if (s && typeof s.getVideoTracks === 'function') track = s.getVideoTracks()[0];
+    else if (s && typeof s.getTracks === 'function') track = s.getTracks()[0];
+    this.sendJSON(envMessage(this.browser, describeTrack(track), timeSources));
   }
 
   onClose(code, reason) {

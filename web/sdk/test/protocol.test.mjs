@@ -141,6 +141,7 @@ test('result codes: aliases and close codes', () => {
   assert.equal(resultCodeForClose(4009), 'MORE_RETRY_TIMES');
   assert.equal(resultCodeForClose(4010), 'TOKEN_FINISHED');
   assert.equal(resultCodeForClose(4011), 'SUPERSEDED');
+  assert.equal(resultCodeForClose(4029), 'TOO_MANY_ATTEMPTS');
   assert.equal(resultCodeForClose(1006), 'NETWORK_ERROR');
   assert.equal(resultCodeForClose(1000), 'NETWORK_ERROR');
 });

@@ -175,6 +175,46 @@ test('colours: listener, flash frames carry the index, shown after the paint', a
   assert.ok(c.ws.binaries().length - before <= 4);
 });
 
+test('env report after config, and after each sequence with its frame-time sources', async () => {
+  const c = await connected({}, {});
+  c.env.inspect = undefined;
+  let envs = c.ws.json().filter((m) => m.type === 'env');
+  assert.equal(envs.length, 1, 'one report after the first config');
+  assert.deepEqual(envs[0], {
+    type: 'env', webdriver: false, media_patched: false,
+    track: { label: 'camera2 1, facing front', source: 'camera', device_id: true, facing_mode: 'user', width: 640, height: 480, frame_rate: 30 },
+  });
+  assert.ok(c.ws.json().findIndex((m) => m.type === 'env') > c.ws.json().findIndex((m) => m.type === 'hello'));
+  const video = c.created.video[0];
+  c.ws.serverSend({ type: 'color', status: 'COLORING', color: '#FF0000', index: 1, sum: 1, seq_id: 'S', hold_ms: 500 });
+  c.clock.now += 40;
+  video.deliverFrame(c.clock.now, { captureTime: c.clock.now - 5 });
+  c.clock.now += 40;
+  video.deliverFrame(c.clock.now, { expectedDisplayTime: c.clock.now + 5 });
+  c.clock.now += 40;
+  video.deliverFrame(c.clock.now, {});
+  c.ws.serverSend({ type: 'color', status: 'DONE', color: '', index: 1, sum: 1, seq_id: 'S', hold_ms: 0 });
+  envs = c.ws.json().filter((m) => m.type === 'env');
+  assert.equal(envs.length, 2);
+  assert.deepEqual(envs[1].time_sources, { capture: 1, display: 1, callback: 1, clock: 0 });
+});
+
+test('env report: an automated browser with a replaced getUserMedia says so', async () => {
+  const c = await connected({}, {});
+  assert.equal(c.ws.json().find((m) => m.type === 'env').webdriver, false);
+  const h = makeEnv();
+  h.env.inspect = () => ({ webdriver: true, mediaPatched: true });
+  const rec = recordingOptions();
+  new RctVideo(rec.options, h.env).start();
+  await settle();
+  const ws = FakeWebSocket.last;
+  ws.serverOpen();
+  ws.serverSend(CONFIG);
+  const env = ws.json().find((m) => m.type === 'env');
+  assert.equal(env.webdriver, true);
+  assert.equal(env.media_patched, true);
+});
+
 test('a colour replaced before it was painted is not acknowledged', async () => {
   const c = await connected();
   c.ws.serverSend({ type: 'color', status: 'COLORING', color: '#FF0000', index: 1, sum: 2, seq_id: 'S', hold_ms: 1 });

@@ -169,8 +169,13 @@ export class FakeCanvas extends FakeElement {
 }
 
 export class FakeTrack {
-  constructor() {
+  constructor(settings) {
     this.stopped = false;
+    this.label = 'camera2 1, facing front';
+    this.settings = settings || { deviceId: 'dev-1', facingMode: 'user', width: 640, height: 480, frameRate: 30 };
+  }
+  getSettings() {
+    return this.settings;
   }
   stop() {
     this.stopped = true;

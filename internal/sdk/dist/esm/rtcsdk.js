@@ -11,6 +11,7 @@ var CLOSE_TOKEN_INVALID = 4003;
 var CLOSE_ATTEMPTS_EXHAUSTED = 4009;
 var CLOSE_TOKEN_FINISHED = 4010;
 var CLOSE_SUPERSEDED = 4011;
+var CLOSE_TOO_MANY_ATTEMPTS = 4029;
 var DEFAULT_CAPTURE = Object.freeze({
   preview_fps: 5,
   preview_max_side: 320,
@@ -143,7 +144,8 @@ var RESULT_CODES = Object.freeze([
   "SUPPORT_ERROR",
   "NETWORK_ERROR",
   "INTERNAL_ERROR",
-  "SUPERSEDED"
+  "SUPERSEDED",
+  "TOO_MANY_ATTEMPTS"
 ]);
 var ALIASES = {
   INVALID_TOKEN: "TOKEN_INVALID",
@@ -167,6 +169,8 @@ function resultCodeForClose(code) {
       return "TOKEN_FINISHED";
     case CLOSE_SUPERSEDED:
       return "SUPERSEDED";
+    case CLOSE_TOO_MANY_ATTEMPTS:
+      return "TOO_MANY_ATTEMPTS";
     default:
       return "NETWORK_ERROR";
   }
@@ -210,6 +214,7 @@ var FrameCapturer = class {
     this.running = false;
     this.lastFrameT = -1;
     this.lastFlashT = -Infinity;
+    this.timeSources = emptySources();
     this.previewTimer = null;
     this.canvases = {};
   }
@@ -218,8 +223,11 @@ var FrameCapturer = class {
     if (this.running) this.restartPreviewTimer();
   }
   setMode(mode) {
+    if (mode === MODE_FLASH && this.mode !== MODE_FLASH) {
+      this.lastFlashT = -Infinity;
+      this.timeSources = emptySources();
+    }
     this.mode = mode;
-    if (mode === MODE_FLASH) this.lastFlashT = -Infinity;
   }
   setColorIndex(i) {
     this.colorIndex = i | 0;
@@ -250,26 +258,35 @@ var FrameCapturer = class {
     if (!this.running) return;
     const v = this.video;
     if (typeof v.requestVideoFrameCallback === "function") {
-      v.requestVideoFrameCallback((now, meta) => this.onFrame(this.metaTime(now, meta)));
+      v.requestVideoFrameCallback((now, meta) => {
+        const m = this.metaTime(now, meta);
+        this.onFrame(m.t, m.source);
+      });
     } else {
-      this.raf(() => this.onFrame(this.clock.perfNow()));
+      this.raf(() => this.onFrame(this.clock.perfNow(), "clock"));
     }
   }
+  /** The frame's time and where it came from: the camera, the compositor or the callback. */
   metaTime(now, meta) {
     const here = this.clock.perfNow();
-    for (const t of [meta && meta.captureTime, meta && meta.expectedDisplayTime, now]) {
-      if (typeof t === "number" && t > 0 && Math.abs(t - here) < MAX_CLOCK_SKEW_MS) return t;
+    const candidates = [
+      { t: meta && meta.captureTime, source: "capture" },
+      { t: meta && meta.expectedDisplayTime, source: "display" },
+      { t: now, source: "callback" }
+    ];
+    for (const c of candidates) {
+      if (typeof c.t === "number" && c.t > 0 && Math.abs(c.t - here) < MAX_CLOCK_SKEW_MS) return c;
     }
-    return here;
+    return { t: here, source: "clock" };
   }
-  onFrame(t) {
+  onFrame(t, source) {
     if (!this.running) return;
     this.lastFrameT = t;
     if (this.mode === MODE_FLASH) {
       const minGap = 1e3 / this.settings.flash_max_fps - 3;
-      if (t - this.lastFlashT >= minGap) {
+      if (t - this.lastFlashT >= minGap && this.capture(KIND_FLASH, t)) {
         this.lastFlashT = t;
-        this.capture(KIND_FLASH, t);
+        this.timeSources[source] = (this.timeSources[source] || 0) + 1;
       }
     }
     this.scheduleFrame();
@@ -339,6 +356,9 @@ var FrameCapturer = class {
     }
   }
 };
+function emptySources() {
+  return { capture: 0, display: 0, callback: 0, clock: 0 };
+}
 
 // sdk/src/i18n.js
 var EN = {
@@ -382,6 +402,7 @@ var EN = {
   NETWORK_ERROR: "The connection was lost. Check your network and try again.",
   INTERNAL_ERROR: "Something went wrong. Please try again later.",
   SUPERSEDED: "This verification was opened in another window.",
+  TOO_MANY_ATTEMPTS: "Too many attempts from this network. Please try again later.",
   PLAY_VIDEO: "Tap to start the camera"
 };
 var ZH = {
@@ -422,6 +443,7 @@ var ZH = {
   NETWORK_ERROR: "\u7F51\u7EDC\u8FDE\u63A5\u4E2D\u65AD\uFF0C\u8BF7\u68C0\u67E5\u7F51\u7EDC\u540E\u91CD\u8BD5\u3002",
   INTERNAL_ERROR: "\u7CFB\u7EDF\u51FA\u73B0\u95EE\u9898\uFF0C\u8BF7\u7A0D\u540E\u518D\u8BD5\u3002",
   SUPERSEDED: "\u8BE5\u9A8C\u8BC1\u5DF2\u5728\u5176\u4ED6\u7A97\u53E3\u4E2D\u6253\u5F00\u3002",
+  TOO_MANY_ATTEMPTS: "\u6B64\u7F51\u7EDC\u7684\u5C1D\u8BD5\u6B21\u6570\u8FC7\u591A\uFF0C\u8BF7\u7A0D\u540E\u518D\u8BD5\u3002",
   PLAY_VIDEO: "\u70B9\u51FB\u5F00\u542F\u6444\u50CF\u5934"
 };
 var TABLES = { en: EN, zh: ZH };
@@ -433,6 +455,55 @@ function normalizeLanguage(lang) {
 function textFor(code, lang) {
   const t = TABLES[normalizeLanguage(lang)];
   return Object.prototype.hasOwnProperty.call(t, code) ? t[code] : "";
+}
+
+// sdk/src/report.js
+function isNative(fn) {
+  if (typeof fn !== "function") return false;
+  try {
+    return /\{\s*\[native code\]\s*\}\s*$/.test(Function.prototype.toString.call(fn));
+  } catch (_) {
+    return false;
+  }
+}
+function inspectBrowser(nav) {
+  const md = nav && nav.mediaDevices;
+  let patched = false;
+  if (md) {
+    const proto = Object.getPrototypeOf(md);
+    for (const name of ["getUserMedia", "enumerateDevices"]) {
+      if (typeof md[name] === "function" && !isNative(md[name])) patched = true;
+      if (proto && typeof proto[name] === "function" && !isNative(proto[name])) patched = true;
+    }
+  }
+  return { webdriver: !!(nav && nav.webdriver === true), mediaPatched: patched };
+}
+function describeTrack(track) {
+  const out = { label: "", source: "unknown", device_id: false };
+  if (!track) return out;
+  let settings = {};
+  try {
+    settings = typeof track.getSettings === "function" && track.getSettings() || {};
+  } catch (_) {
+    settings = {};
+  }
+  out.label = typeof track.label === "string" ? track.label.slice(0, 128) : "";
+  out.device_id = typeof settings.deviceId === "string" && settings.deviceId !== "";
+  const kind = track.constructor && track.constructor.name;
+  if ("canvas" in track || kind === "CanvasCaptureMediaStreamTrack") out.source = "canvas";
+  else if (kind === "MediaStreamTrackGenerator" || kind === "VideoTrackGenerator") out.source = "generated";
+  else if (out.device_id) out.source = "camera";
+  if (typeof settings.facingMode === "string") out.facing_mode = settings.facingMode;
+  if (typeof settings.width === "number") out.width = settings.width | 0;
+  if (typeof settings.height === "number") out.height = settings.height | 0;
+  if (typeof settings.frameRate === "number" && Number.isFinite(settings.frameRate)) out.frame_rate = settings.frameRate;
+  if (typeof settings.resizeMode === "string") out.resize_mode = settings.resizeMode;
+  return out;
+}
+function envMessage(browser, track, timeSources) {
+  const m = { type: "env", webdriver: !!browser.webdriver, media_patched: !!browser.mediaPatched, track };
+  if (timeSources) m.time_sources = Object.assign({}, timeSources);
+  return m;
 }
 
 // sdk/src/rtcvideo.js
@@ -479,6 +550,8 @@ function browserEnv() {
     // Looked up at start(), not at load, so a test page can replace
     // navigator.mediaDevices.getUserMedia (e.g. with a canvas stream).
     getUserMedia: md && typeof md.getUserMedia === "function" ? (c) => md.getUserMedia(c) : null,
+    // Also at start(): what the page's scripts did to the camera functions.
+    inspect: () => inspectBrowser(nav),
     screen: {
       w: g.screen && g.screen.width || g.innerWidth || 0,
       h: g.screen && g.screen.height || g.innerHeight || 0,
@@ -786,6 +859,8 @@ var Run = class {
     });
     c.setSettings(m.capture || captureSettings(null));
     this.capturer = c;
+    this.browser = typeof env.inspect === "function" ? env.inspect() : { webdriver: false, mediaPatched: false };
+    this.report();
     c.setMode(MODE_PREVIEW);
     c.start();
     this.status("RTC_CONNECTED");
@@ -820,6 +895,16 @@ var Run = class {
     }
     this.call("colorListener", m.color, m.status, m.index, m.sum);
     this.status(m.status === "RESET" ? "MIRROR" : "EVALUATING");
+    if (c) this.report(c.timeSources);
+  }
+  // Sends the env report: after the first config, and after each
+  // sequence with where its frame times came from.
+  report(timeSources) {
+    const s = this.stream;
+    let track = null;
+    if (s && typeof s.getVideoTracks === "function") track = s.getVideoTracks()[0];
+    else if (s && typeof s.getTracks === "function") track = s.getTracks()[0];
+    this.sendJSON(envMessage(this.browser, describeTrack(track), timeSources));
   }
   onClose(code, reason) {
     this.ws = null;
