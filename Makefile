@@ -3,7 +3,7 @@ GO        ?= go
 MODELS    ?= models
 STAMP      = $(MODELS)/face-api/.integrity $(MODELS)/human/.integrity
 
-.PHONY: all build run test test-short bench lint models sdk clean
+.PHONY: all build run test test-short bench lint models sdk clean fuzz
 
 all: build
 
@@ -44,6 +44,39 @@ test: $(STAMP) lint
 
 bench: $(STAMP)
 	$(GO) test -run '^$$' -bench . -benchtime 20x ./internal/...
+
+# `make fuzz` runs every fuzz target of the repository (every `func FuzzX`
+# in a _test.go file), one after the other, each for FUZZTIME (a -fuzztime
+# value: 60s, 10m, or 1000000x for a number of executions), or for
+# FUZZTIME_FuzzX when that is set (`make fuzz FUZZTIME=10m
+# FUZZTIME_FuzzDecode=3m`), then prints time and executions per target.
+# FUZZ narrows the run to the targets matching a regular expression. A
+# crash fails the target and leaves its input in the package's
+# testdata/fuzz/FuzzX, where `go test` replays it from then on.
+FUZZTIME ?= 60s
+FUZZ     ?= .
+
+fuzz:
+	@summary=$$(mktemp); log=$$(mktemp); failed=0; \
+	for file in $$(grep -rl --include='*_test.go' '^func Fuzz' . | sort); do \
+	  pkg=./$$(dirname $${file#./}); \
+	  for target in $$(sed -n 's/^func \(Fuzz[A-Za-z0-9_]*\)(.*/\1/p' $$file | grep -E -- '$(FUZZ)'); do \
+	    ft=$$(printenv FUZZTIME_$$target || echo '$(FUZZTIME)'); \
+	    echo "== $$target ($$pkg) for $$ft"; \
+	    if $(GO) test -run '^$$' -fuzz "^$$target\$$" -fuzztime "$$ft" "$$pkg" >$$log 2>&1; \
+	    then result=ok; else result=FAIL; failed=1; cat $$log; fi; \
+	    grep '^fuzz: elapsed' $$log | tail -n 1; \
+	    stats=$$(grep '^fuzz: elapsed' $$log | tail -n 1 | awk '{ \
+	      d = $$3; sub(/,$$/, "", d); n = $$5; s = 0; t = d; \
+	      while (match(t, /[0-9]+[hms]/)) { \
+	        v = substr(t, RSTART, RLENGTH - 1); u = substr(t, RSTART + RLENGTH - 1, 1); \
+	        s += (u == "h" ? 3600 : u == "m" ? 60 : 1) * v; t = substr(t, RSTART + RLENGTH) } \
+	      printf "%8s %12d %10.0f", d, n, (s ? n / s : 0) }'); \
+	    printf '%-22s %-20s %31s %s\n' $$target $$pkg "$${stats:--}" $$result >>$$summary; \
+	  done; \
+	done; \
+	printf '\n%-22s %-20s %8s %12s %10s %s\n' target package time execs 'execs/s' result; \
+	cat $$summary; rm -f $$summary $$log; exit $$failed
 
 clean:
 	rm -rf bin

@@ -162,8 +162,8 @@ func TestBrowserVerification(t *testing.T) {
 			}
 		}
 		for _, ev := range evs {
-			if ev.Reason != liveness.CheckInjection {
-				t.Errorf("attempt %d failed on %q, want %q", ev.Attempt, ev.Reason, liveness.CheckInjection)
+			if ev.Pass {
+				t.Errorf("attempt %d passed", ev.Attempt)
 			}
 		}
 	})

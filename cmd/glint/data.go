@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 
 	"github.com/glint-id/glint/internal/auth"
@@ -44,7 +45,9 @@ func openData(ctx context.Context, dir string) (*data, error) {
 // holds the secret pepper, and the database: with an empty databaseURL the
 // SQLite database in dir, with a postgres:// or postgresql:// URL that
 // PostgreSQL database. The directory is private to its owner since it
-// holds the pepper, and with SQLite biometric records.
+// holds the pepper, and with SQLite biometric records: a new one is made
+// mode 0700, and an existing one that group or others may enter is
+// refused (privateDir).
 //
 // Every node on one PostgreSQL database must use the same pepper, the key
 // of every stored secret hash: copy the pepper file into each node's data
@@ -52,8 +55,8 @@ func openData(ctx context.Context, dir string) (*data, error) {
 // already has keys, is refused, since the pepper it would create would
 // make every existing key fail.
 func openDatabase(ctx context.Context, dir, databaseURL string) (*data, error) {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, fmt.Errorf("data directory: %w", err)
+	if err := privateDir(dir); err != nil {
+		return nil, err
 	}
 	var db store.Store
 	switch {
@@ -79,6 +82,42 @@ func openDatabase(ctx context.Context, dir, databaseURL string) (*data, error) {
 		return nil, err
 	}
 	return &data{db: db, keys: &auth.Keyring{Store: db, Pepper: pepper}}, nil
+}
+
+// privateDir creates the data directory dir, mode 0700, or checks that
+// the existing one is private to its owner: group or others who could
+// enter it could read the pepper (and with it test guesses of every API
+// secret) and, with SQLite, the biometric records; who could write to it
+// could swap the files. Such a directory is refused, with the fix, rather
+// than repaired behind the operator's back: it may be shared on purpose,
+// and the files in it may already have been read.
+func privateDir(dir string) error {
+	fi, err := os.Stat(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return fmt.Errorf("data directory: %w", err)
+		}
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("data directory: %w", err)
+	}
+	if !fi.IsDir() {
+		return fmt.Errorf("data directory %s is not a directory", dir)
+	}
+	if perm := fi.Mode().Perm(); perm&0o077 != 0 && runtime.GOOS != "windows" {
+		return fmt.Errorf("data directory %s has mode %04o: other users could read or replace the secret pepper and the biometric data in it; "+
+			"make it private to the user Glint runs as with `chmod 700 %s`", dir, perm, shellQuote(dir))
+	}
+	return nil
+}
+
+// shellQuote returns s as one shell word, quoted only when it needs to be.
+func shellQuote(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./+,:@%") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 // openPostgres opens the PostgreSQL store, refusing (before a new pepper is

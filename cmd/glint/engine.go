@@ -40,16 +40,15 @@ type referenceEngine struct{ e *face.Engine }
 // look at and to re-embed, small enough to keep per record.
 const cropQuality = 90
 
+// Reference chooses the face of a reference photo and embeds it upright.
+// A photo lying on its side or upside down is NO_FACE_FOUND unless
+// multi_oriented_detection asks for it to be turned: the detector finds
+// many turned faces, but a face embedded as it lies matches nobody
+// (face.Engine.DetectUpright).
 func (r referenceEngine) Reference(ctx context.Context, img image.Image, opts api.ReferenceOptions) (api.Reference, error) {
 	rgb := face.FromImage(img)
 	var tm face.Timings
-	var faces []face.Face
-	rot, upright := 0, rgb
-	if opts.MultiOriented {
-		faces, rot, upright = r.e.DetectOriented(rgb, &tm)
-	} else {
-		faces = r.e.Detect(rgb, &tm)
-	}
+	faces, rot, upright := r.e.DetectUpright(rgb, opts.MultiOriented, &tm)
 	api.ObserveStage(ctx, "detect", tm.Detect)
 	api.ObserveStage(ctx, "landmarks", tm.Landmarks)
 	faces = r.e.Significant(faces)

@@ -15,6 +15,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/glint-id/glint/internal/auth"
+	"github.com/glint-id/glint/internal/notify"
 )
 
 // KeysNotifyCommand turns a key's result notifications on (with the URL
@@ -35,7 +36,7 @@ type KeysNotifyCommand struct {
 // Run implements command.
 func (c *KeysNotifyCommand) Run(ctx context.Context, args []string) error {
 	fs := c.newFlagSet("glint keys notify",
-		"glint keys notify [--data DIR] API_KEY --url URL [--secret-file FILE] [--allow-http]  (api_secret on stdin)\n"+
+		"glint keys notify [--data DIR] API_KEY --url URL [--secret-file FILE] [--allow-http] [--allow-private]  (api_secret on stdin)\n"+
 			"       glint keys notify [--data DIR] API_KEY --off")
 	dataDir := fs.String("data", c.env("GLINT_DATA", "./data"), "data `directory` (env GLINT_DATA)")
 	database := databaseFlag(fs, c.env)
@@ -43,6 +44,7 @@ func (c *KeysNotifyCommand) Run(ctx context.Context, args []string) error {
 	off := fs.Bool("off", false, "stop notifications and forget the sealed secret; queued ones are dropped")
 	secretFile := fs.String("secret-file", "", "read the key's api_secret from `file` instead of stdin")
 	allowHTTP := fs.Bool("allow-http", false, "allow a plain http:// URL on a non-loopback host (results would travel unencrypted)")
+	allowPrivate := fs.Bool("allow-private", false, "allow a URL naming a loopback, private or link-local address (serve then needs --notify-allow-private too)")
 	rest, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -55,7 +57,7 @@ func (c *KeysNotifyCommand) Run(ctx context.Context, args []string) error {
 	}
 	var target string
 	if !*off {
-		if target, err = parseNotifyURL(*rawURL, *allowHTTP); err != nil {
+		if target, err = parseNotifyURL(*rawURL, *allowHTTP, *allowPrivate, "--allow-private"); err != nil {
 			return usageError(fs, "--url: %v", err)
 		}
 	}
@@ -146,7 +148,14 @@ func sealKeySecret(ctx context.Context, d *data, id string, secret auth.Secret) 
 // host (a receiver on the same machine) unless allowHTTP. Credentials in
 // the URL are refused: they would be stored and shown in the delivery
 // log, and the signature already authenticates Glint to the receiver.
-func parseNotifyURL(s string, allowHTTP bool) (string, error) {
+//
+// Unless allowPrivate, a host that is a literal loopback, private,
+// link-local or otherwise non-public address (notify.CheckAddr), or
+// localhost, is refused too, naming allowFlag, the flag that allows it.
+// That is a courtesy to the operator: names are resolved, and every
+// address checked, only as the deliverer connects, where serve's
+// --notify-allow-private decides.
+func parseNotifyURL(s string, allowHTTP, allowPrivate bool, allowFlag string) (string, error) {
 	u, err := url.Parse(strings.TrimSpace(s))
 	if err != nil {
 		return "", err
@@ -163,7 +172,26 @@ func parseNotifyURL(s string, allowHTTP bool) (string, error) {
 	case u.Scheme == "http" && !allowHTTP && !loopbackHost(u.Hostname()):
 		return "", fmt.Errorf("%q is plain http to another machine: use https, or --allow-http behind a trusted network", s)
 	}
+	if !allowPrivate {
+		if err := publicHost(u.Hostname()); err != nil {
+			return "", fmt.Errorf("%q: %v; notifications go to public addresses only: give %s for a receiver on this machine or network (and run serve with --notify-allow-private)",
+				s, err, allowFlag)
+		}
+	}
 	return u.String(), nil
+}
+
+// publicHost refuses a URL host that is a literal address CheckAddr
+// refuses, or localhost.
+func publicHost(h string) error {
+	if h = strings.TrimSuffix(strings.ToLower(h), "."); h == "localhost" || strings.HasSuffix(h, ".localhost") {
+		return fmt.Errorf("%s is this machine", h)
+	}
+	a, err := netip.ParseAddr(h)
+	if err != nil {
+		return nil // a name: checked when the deliverer connects
+	}
+	return notify.CheckAddr(a)
 }
 
 // loopbackHost reports whether a URL's host name is this machine.
@@ -177,8 +205,9 @@ func loopbackHost(h string) bool {
 
 // notifyFlags are the notification flags of `glint keys create`.
 type notifyFlags struct {
-	url       *string
-	allowHTTP *bool
+	url          *string
+	allowHTTP    *bool
+	allowPrivate *bool
 }
 
 func addNotifyFlags(fs *flag.FlagSet) notifyFlags {
@@ -186,6 +215,8 @@ func addNotifyFlags(fs *flag.FlagSet) notifyFlags {
 		url: fs.String("notify-url", "", "`URL` that receives a signed POST of each finished verification's result"+
 			" (https, or http to a loopback host)"),
 		allowHTTP: fs.Bool("notify-allow-http", false, "allow a plain http:// --notify-url on a non-loopback host"),
+		allowPrivate: fs.Bool("notify-allow-private", false,
+			"allow a --notify-url naming a loopback, private or link-local address (serve then needs --notify-allow-private too)"),
 	}
 }
 
@@ -194,7 +225,7 @@ func (f notifyFlags) parse() (string, error) {
 	if *f.url == "" {
 		return "", nil
 	}
-	return parseNotifyURL(*f.url, *f.allowHTTP)
+	return parseNotifyURL(*f.url, *f.allowHTTP, *f.allowPrivate, "--notify-allow-private")
 }
 
 // enable turns notifications to target on for the new key id, whose

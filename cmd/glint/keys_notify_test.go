@@ -63,7 +63,15 @@ func TestKeysNotify(t *testing.T) {
 	if err := os.WriteFile(secretFile, []byte(plain["api_secret"]+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	out := mustRun(t, env, "keys", "notify", id, "--url", "http://127.0.0.1:9000/hook", "--secret-file", secretFile)
+	// A receiver on this machine only when asked for.
+	_, stderr, err := run(t, env, "keys", "notify", id, "--url", "http://127.0.0.1:9000/hook", "--secret-file", secretFile)
+	if msg, _, _ := strings.Cut(stderr, "\n"); !errors.Is(err, errUsage) || !strings.Contains(msg, "127.0.0.1 is a loopback address") ||
+		!strings.Contains(msg, "give --allow-private") {
+		t.Fatalf("keys notify to 127.0.0.1 without --allow-private: %v, %q; want a usage error naming the address and the flag", err, msg)
+	} else {
+		t.Log(msg)
+	}
+	out := mustRun(t, env, "keys", "notify", id, "--url", "http://127.0.0.1:9000/hook", "--allow-private", "--secret-file", secretFile)
 	if !strings.Contains(out, "http://127.0.0.1:9000/hook") {
 		t.Fatalf("keys notify printed %q", out)
 	}
@@ -104,6 +112,10 @@ func TestKeysNotify(t *testing.T) {
 		{"keys", "notify", id, "--url", "https://a.example/", "--off"},
 		{"keys", "notify", "--off"},
 		{"keys", "notify", id, "--url", "http://192.0.2.1/h", "--secret-file", secretFile},
+		{"keys", "notify", id, "--url", "https://169.254.169.254/latest/meta-data", "--secret-file", secretFile},
+		{"keys", "notify", id, "--url", "https://[fd00::1]/h", "--secret-file", secretFile},
+		{"keys", "create", "--name", "x", "--notify-url", "https://10.1.2.3/h"},
+		{"keys", "create", "--name", "x", "--notify-url", "http://localhost:8081/h"},
 	} {
 		if _, _, err := run(t, env, bad...); !errors.Is(err, errUsage) {
 			t.Errorf("glint %v: %v, want a usage error", bad, err)
@@ -112,30 +124,50 @@ func TestKeysNotify(t *testing.T) {
 	// Plain http to another host only when asked for.
 	mustRun(t, env, "keys", "notify", id, "--url", "http://192.0.2.1/h", "--allow-http", "--secret-file", secretFile)
 	mustRun(t, env, "keys", "create", "--name", "x", "--notify-url", "http://192.0.2.1/h", "--notify-allow-http")
-	mustRun(t, env, "keys", "create", "--name", "x", "--notify-url", "http://localhost:8081/h")
+	mustRun(t, env, "keys", "create", "--name", "x", "--notify-url", "http://localhost:8081/h", "--notify-allow-private")
+	mustRun(t, env, "keys", "create", "--name", "x", "--notify-url", "https://10.1.2.3/h", "--notify-allow-private")
 }
 
 func TestParseNotifyURL(t *testing.T) {
 	t.Parallel()
 	for _, tt := range []struct {
-		in        string
-		allowHTTP bool
-		ok        bool
+		in                      string
+		allowHTTP, allowPrivate bool
+		ok                      bool
 	}{
-		{"https://hooks.example/glint", false, true},
-		{"https://hooks.example:8443/glint?x=1", false, true},
-		{"http://localhost/h", false, true},
-		{"http://127.0.0.1:8080/h", false, true},
-		{"http://[::1]:8080/h", false, true},
-		{"http://10.0.0.1/h", false, false},
-		{"http://10.0.0.1/h", true, true},
-		{"http://localhost.example.com/h", false, false},
-		{"mailto:a@b", false, false},
-		{"/relative", false, false},
-		{"https://:443/", false, false},
+		{"https://hooks.example/glint", false, false, true},
+		{"https://hooks.example:8443/glint?x=1", false, false, true},
+		{"https://93.184.215.14/glint", false, false, true},
+		{"http://localhost/h", false, true, true},
+		{"http://127.0.0.1:8080/h", false, true, true},
+		{"http://[::1]:8080/h", false, true, true},
+		{"http://10.0.0.1/h", false, true, false},
+		{"http://10.0.0.1/h", true, true, true},
+		{"http://localhost.example.com/h", false, false, false},
+		{"mailto:a@b", false, false, false},
+		{"/relative", false, false, false},
+		{"https://:443/", false, false, false},
+		// Addresses that are not public, only with allowPrivate.
+		{"http://localhost/h", false, false, false},
+		{"https://LOCALHOST./h", false, false, false},
+		{"https://api.localhost/h", false, false, false},
+		{"http://127.0.0.1:8080/h", false, false, false},
+		{"http://[::1]:8080/h", false, false, false},
+		{"https://10.0.0.1/h", false, false, false},
+		{"https://172.20.1.1/h", false, false, false},
+		{"https://192.168.0.10/h", false, false, false},
+		{"https://169.254.169.254/h", false, false, false},
+		{"https://[fe80::1%25eth0]/h", false, false, false},
+		{"https://[fc00::5]/h", false, false, false},
+		{"https://0.0.0.0/h", false, false, false},
+		{"https://[::]/h", false, false, false},
+		{"https://224.0.0.251/h", false, false, false},
+		{"https://[::ffff:10.0.0.1]/h", false, false, false},
+		{"https://10.0.0.1/h", false, true, true},
+		{"https://169.254.169.254/h", false, true, true},
 	} {
-		if _, err := parseNotifyURL(tt.in, tt.allowHTTP); (err == nil) != tt.ok {
-			t.Errorf("parseNotifyURL(%q, %v) = %v, want ok %v", tt.in, tt.allowHTTP, err, tt.ok)
+		if _, err := parseNotifyURL(tt.in, tt.allowHTTP, tt.allowPrivate, "--allow-private"); (err == nil) != tt.ok {
+			t.Errorf("parseNotifyURL(%q, http %v, private %v) = %v, want ok %v", tt.in, tt.allowHTTP, tt.allowPrivate, err, tt.ok)
 		}
 	}
 }
@@ -243,11 +275,13 @@ func TestNotificationEndToEnd(t *testing.T) {
 
 	dir := t.TempDir()
 	env := map[string]string{"GLINT_DATA": dir, "GLINT_MODELS": dir, "GLINT_LISTEN": "127.0.0.1:0"}
-	key := mustJSON(t, mustRun(t, env, "keys", "create", "--name", "t", "--notify-url", receiver.URL+"/hook"))
+	key := mustJSON(t, mustRun(t, env, "keys", "create", "--name", "t", "--notify-url", receiver.URL+"/hook", "--notify-allow-private"))
 	secret = key["api_secret"]
 
 	ctx := context.Background()
-	srv := serveInProcess(t, env)
+	// The receiver listens on 127.0.0.1, which serve refuses to notify
+	// unless allowed.
+	srv := serveInProcess(t, env, "--notify-allow-private")
 	base, logs := srv.base, srv.logs
 
 	var body bytes.Buffer

@@ -65,6 +65,9 @@ func (c *ServeCommand) Run(ctx context.Context, args []string) error {
 	sdkHost := fs.String("sdk-host", c.env("GLINT_SDK_HOST", ""), "host `name` whose / also serves the capture channel, for SDKs given host \"wss://NAME\" (env GLINT_SDK_HOST)")
 	addrAttempts := fs.Int("address-attempts", 10, "capture attempts one client address may begin at once, over every token (`n`); behind a NAT shared by many people, raise it")
 	addrRefill := fs.Duration("address-attempt-interval", time.Minute, "how often a client address gets back one capture attempt (`duration`)")
+	metricsListen := fs.String("metrics-listen", c.env("GLINT_METRICS_LISTEN", ""), "`address` to serve Prometheus /metrics on, plain HTTP, nothing else (env GLINT_METRICS_LISTEN); keep it off the public network")
+	publicMetrics := fs.Bool("public-metrics", false, "also serve /metrics on --listen, to anyone who reaches the API")
+	notifyPrivate := fs.Bool("notify-allow-private", false, "let result notifications reach loopback, private and link-local addresses (a receiver on this machine or network)")
 	rest, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -108,7 +111,7 @@ func (c *ServeCommand) Run(ctx context.Context, args []string) error {
 	// Both loops end, and are waited for, before the store closes, however
 	// Run returns.
 	defer background(ctx, func(ctx context.Context) { sweep(ctx, st.db, logger) })()
-	defer background(ctx, func(ctx context.Context) { deliver(ctx, st, logger) })()
+	defer background(ctx, func(ctx context.Context) { deliver(ctx, st, logger, *notifyPrivate) })()
 
 	capture, err := newCapture(engine, *modelsDir, st.db, logger)
 	if err != nil {
@@ -128,6 +131,7 @@ func (c *ServeCommand) Run(ctx context.Context, args []string) error {
 		TrustedProxies:      proxies,
 		KeepReferenceImages: *keepRefs,
 		Capture:             capture,
+		PublicMetrics:       *publicMetrics,
 	})
 	if err != nil {
 		return err
@@ -143,8 +147,33 @@ func (c *ServeCommand) Run(ctx context.Context, args []string) error {
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 	}
 
+	// The metrics listener is up before the API's, so that "serving"
+	// means both are.
+	var msrv *http.Server
+	merrc := make(chan error, 1)
+	if *metricsListen != "" {
+		mln, err := net.Listen("tcp", *metricsListen)
+		if err != nil {
+			return fmt.Errorf("metrics listener: %w", err)
+		}
+		msrv = &http.Server{
+			Handler:           handler.Metrics().Mux(),
+			ReadHeaderTimeout: readHeaderTimeout,
+			ReadTimeout:       readHeaderTimeout,
+			WriteTimeout:      time.Minute,
+			IdleTimeout:       idleTimeout,
+			MaxHeaderBytes:    16 << 10,
+			ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+		}
+		go func() { merrc <- msrv.Serve(mln) }()
+		logger.Info("serving metrics", "addr", mln.Addr().String(), "scheme", "http")
+	}
+
 	ln, err := net.Listen("tcp", *listen)
 	if err != nil {
+		if msrv != nil {
+			msrv.Close()
+		}
 		return err
 	}
 	errc := make(chan error, 1)
@@ -169,15 +198,22 @@ func (c *ServeCommand) Run(ctx context.Context, args []string) error {
 		c.onListen(ln.Addr())
 	}
 
+	var serveErr error
 	select {
-	case err := <-errc:
-		return fmt.Errorf("serve: %w", err)
+	case serveErr = <-errc:
+	case serveErr = <-merrc:
 	case <-ctx.Done():
 	}
+	// On a listener's failure too, the other and the sessions stop before
+	// the store closes.
 	logger.Info("shutting down", "timeout", shutdownTimeout.String())
 	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil {
+	err = shutdown(sctx, srv, msrv, capture)
+	if serveErr != nil {
+		return fmt.Errorf("serve: %w", serveErr)
+	}
+	if err != nil {
 		return fmt.Errorf("shutdown: %w", err)
 	}
 	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
@@ -185,6 +221,35 @@ func (c *ServeCommand) Run(ctx context.Context, args []string) error {
 	}
 	logger.Info("stopped")
 	return nil
+}
+
+// shutdown stops the servers and the capture sessions, in parallel and
+// within ctx. srv.Shutdown stops the listener and waits for the requests
+// in flight, but not for the capture channel's connections: they are
+// hijacked, so the server neither knows nor waits for them. The session
+// manager ends those itself (close 1001, a challenge already shown counted
+// as an attempt) and waits for their last store writes. When shutdown
+// returns nil, nothing uses the store any more and it may close; on an
+// error (ctx ended first) some request or session may still be running.
+func shutdown(ctx context.Context, srv, metrics *http.Server, capture *api.CaptureConfig) error {
+	errs := make(chan error, 3)
+	n := 0
+	run := func(f func(context.Context) error) {
+		n++
+		go func() { errs <- f(ctx) }()
+	}
+	run(srv.Shutdown)
+	if metrics != nil {
+		run(metrics.Shutdown)
+	}
+	if capture != nil {
+		run(capture.Sessions.Shutdown)
+	}
+	var all []error
+	for range n {
+		all = append(all, <-errs)
+	}
+	return errors.Join(all...)
 }
 
 // isLoopback reports whether a listen address binds only to loopback. An

@@ -78,6 +78,21 @@ func (h *Handler) flashToken(c *call, token string) bool {
 	return true
 }
 
+// flashTokenOnce is flashToken, checked once per call: while the body is
+// read, as soon as the token is (after a refusal nothing more is kept, and
+// a token whose key allows the fallback takes the call's bytes out of the
+// budget's anonymous share), and not again after.
+func (h *Handler) flashTokenOnce(c *call, token string) bool {
+	if c.flashChecked != token {
+		c.flashChecked = token
+		c.flashOK = h.flashToken(c, token)
+		if c.flashOK && c.keyID != "" {
+			c.hold.trust()
+		}
+	}
+	return c.flashOK
+}
+
 // flashError maps the session's refusals to FaceID errors.
 func flashError(err error) *apiError {
 	var ue *session.UploadError
@@ -125,9 +140,11 @@ func (h *Handler) startFlash(c *call) {
 	if h.limited(c, "") {
 		return
 	}
-	f, err := readForm(c.w, c.r, h.cfg.MaxBodyBytes, func(n string) bool { return n == "token" })
-	if errors.Is(err, errTooLarge) {
-		c.tooLarge = true
+	f, err := h.readForm(c, func(n string) bool { return n == "token" }, func(f *form) bool {
+		token, ok := f.text("token")
+		return ok && !h.flashTokenOnce(c, token)
+	})
+	if c.bodyRefused(err) {
 		return
 	}
 	token, ok := f.text("token")
@@ -135,7 +152,7 @@ func (h *Handler) startFlash(c *call) {
 		c.fail(errMissing("token"), nil)
 		return
 	}
-	if !h.flashToken(c, token) || h.limited(c, token) {
+	if !h.flashTokenOnce(c, token) || h.limited(c, token) {
 		return
 	}
 	fs, err := h.cfg.Capture.Sessions.StartFlash(c.r.Context(), token, session.ConnInfo{
@@ -165,12 +182,11 @@ func (h *Handler) validateFlash(c *call) {
 		return
 	}
 	maxFrame := h.captureParams().MaxFrameBytes
-	up, err := readUpload(c.w, c.r, h.cfg.MaxBodyBytes, maxFrame)
-	if errors.Is(err, errTooLarge) {
-		c.tooLarge = true
+	up, err := h.readUpload(c, maxFrame)
+	if c.bodyRefused(err) {
 		return
 	}
-	if up.token != "" && !h.flashToken(c, up.token) {
+	if up.token != "" && !h.flashTokenOnce(c, up.token) {
 		return
 	}
 	for _, m := range []struct {
@@ -220,6 +236,9 @@ type upload struct {
 	timeline     []byte
 	frameTimes   []byte
 	frames       []uploadPart
+
+	// refused is set when the token was refused while reading.
+	refused bool
 }
 
 type uploadPart struct {
@@ -258,36 +277,38 @@ func (u *upload) uploadFrames() ([]session.UploadFrame, error) {
 	return out, nil
 }
 
-// readUpload reads a multipart validate_flash body of at most limit
-// bytes, streaming: every frames part is kept (up to maxUploadFrames of
-// at most maxFrame bytes), the text fields up to maxUploadTextPart, the
-// rest discarded. It returns errTooLarge past limit; other problems are
-// returned with what was read before them.
-func readUpload(w http.ResponseWriter, r *http.Request, limit int64, maxFrame int) (*upload, error) {
+// readUpload reads a multipart validate_flash body of at most
+// MaxBodyBytes, streaming, within the body limits (readForm): every frames
+// part is kept (up to maxUploadFrames of at most maxFrame bytes), the text
+// fields up to maxUploadTextPart, the rest skipped. The token is checked
+// as soon as it is read (flashTokenOnce); after a refusal nothing more is
+// kept. It returns readForm's errors; other problems are returned with
+// what was read before them.
+func (h *Handler) readUpload(c *call, maxFrame int) (*upload, error) {
 	up := &upload{}
-	if r.ContentLength > limit {
-		return up, errTooLarge
+	b, err := h.openBody(c)
+	if err != nil {
+		return up, err
 	}
-	body := http.MaxBytesReader(w, r.Body, limit)
-	mediaType, params, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	var err error
+	mediaType, params, _ := mime.ParseMediaType(c.r.Header.Get("Content-Type"))
 	if mediaType == "multipart/form-data" && params["boundary"] != "" {
-		err = up.read(multipart.NewReader(body, params["boundary"]), maxFrame)
+		err = up.read(b, b.multipart(params["boundary"]), maxFrame, func(token string) bool {
+			return !h.flashTokenOnce(c, token)
+		})
 	} else {
 		err = fmt.Errorf("%w: content type %q", errUpload, mediaType)
 	}
-	if tooLarge(err) {
-		return up, errTooLarge
-	}
-	if _, cerr := io.Copy(io.Discard, body); tooLarge(cerr) {
-		return up, errTooLarge
+	if ferr := b.finish(err); ferr != nil {
+		return up, ferr
 	}
 	return up, err
 }
 
-func (up *upload) read(mr *multipart.Reader, maxFrame int) error {
+// read reads the parts; refuse is called with the token once it is read,
+// and when it reports true nothing more is kept.
+func (up *upload) read(b *bodyReader, mr *multipart.Reader, maxFrame int, refuse func(token string) bool) error {
 	for {
-		p, err := mr.NextPart()
+		p, err := b.nextPart(mr)
 		if err == io.EOF {
 			return nil
 		}
@@ -299,12 +320,32 @@ func (up *upload) read(mr *multipart.Reader, maxFrame int) error {
 		if name == "frames" {
 			limit = maxFrame
 		}
-		data, err := io.ReadAll(io.LimitReader(p, int64(limit)+1))
-		p.Close()
+		keep := false // the first of each field, every frame
+		switch name {
+		case "token":
+			keep = up.token == ""
+		case "seq_id":
+			keep = up.seqID == ""
+		case "timeline":
+			keep = up.timeline == nil
+		case "frame_times":
+			keep = up.frameTimes == nil
+		case "frames":
+			if len(up.frames) >= maxUploadFrames {
+				return fmt.Errorf("%w: more than %d frames", errUpload, maxUploadFrames)
+			}
+			keep = true
+		}
+		if !keep || up.refused {
+			// Skipped, not buffered (NextPart reads past it).
+			continue
+		}
+		data, err := b.readAll(p, int64(limit)+1)
 		if err != nil {
 			return err
 		}
 		if len(data) > limit {
+			b.drop(data)
 			if name == "frames" {
 				return fmt.Errorf("%w: a frame of more than %d bytes", errUpload, limit)
 			}
@@ -312,25 +353,19 @@ func (up *upload) read(mr *multipart.Reader, maxFrame int) error {
 		}
 		switch name {
 		case "token":
-			if up.token == "" {
-				up.token = string(data)
+			up.token = string(data)
+			b.drop(data)
+			if up.token != "" && refuse(up.token) {
+				up.refused = true // the rest is read, not kept (see readMultipart)
 			}
 		case "seq_id":
-			if up.seqID == "" {
-				up.seqID = string(data)
-			}
+			up.seqID = string(data)
+			b.drop(data)
 		case "timeline":
-			if up.timeline == nil {
-				up.timeline = data
-			}
+			up.timeline = data
 		case "frame_times":
-			if up.frameTimes == nil {
-				up.frameTimes = data
-			}
+			up.frameTimes = data
 		case "frames":
-			if len(up.frames) >= maxUploadFrames {
-				return fmt.Errorf("%w: more than %d frames", errUpload, maxUploadFrames)
-			}
 			up.frames = append(up.frames, uploadPart{filename: p.FileName(), data: data})
 		}
 	}

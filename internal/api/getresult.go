@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strings"
 
 	"github.com/glint-id/glint/internal/auth"
 	"github.com/glint-id/glint/internal/store"
@@ -54,8 +53,7 @@ func resultField(name string) bool { return resultFields[name] }
 func (h *Handler) getResult(c *call) {
 	ctx := c.r.Context()
 	f, err := h.resultForm(c)
-	if errors.Is(err, errTooLarge) {
-		c.tooLarge = true
+	if c.bodyRefused(err) {
 		return
 	}
 
@@ -115,10 +113,15 @@ func (h *Handler) getResult(c *call) {
 // is ignored so that one request has one set of values.
 func (h *Handler) resultForm(c *call) (*form, error) {
 	if c.r.Method == http.MethodPost {
-		return readForm(c.w, c.r, h.cfg.MaxBodyBytes, resultField)
+		return h.readForm(c, resultField, h.checkKey(c, func(k *store.Key) error {
+			if k.Disabled || !auth.IPAllowed(k.AllowedIPs, c.client) {
+				return auth.ErrDisabled // refused at step 2 below
+			}
+			return nil
+		}))
 	}
 	f := &form{fields: map[string][]byte{}, wanted: resultField}
-	if err := f.readURLEncoded(strings.NewReader(c.r.URL.RawQuery)); err != nil {
+	if err := f.parseURLEncoded([]byte(c.r.URL.RawQuery)); err != nil {
 		f.malformed = err
 	}
 	return f, nil

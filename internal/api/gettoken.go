@@ -46,9 +46,12 @@ type tokenParams struct {
 // size; faces. Within each image step image_ref1 goes before image_ref2.
 func (h *Handler) getToken(c *call) {
 	ctx := c.r.Context()
-	f, err := readForm(c.w, c.r, h.cfg.MaxBodyBytes, tokenField)
-	if errors.Is(err, errTooLarge) {
-		c.tooLarge = true
+	// The credentials and step 2 are checked as soon as they are read:
+	// a refusal is then known, and the photos are read past, not kept.
+	f, err := h.readForm(c, tokenField, h.checkKey(c, func(k *store.Key) error {
+		return auth.Authorize(k, c.client, auth.PermCompare)
+	}))
+	if c.bodyRefused(err) {
 		return
 	}
 	if v, ok := f.get("biz_no"); ok {
@@ -334,7 +337,13 @@ func (h *Handler) authenticate(c *call, f *form) (*store.Key, bool) {
 		c.fail(errMissing("api_secret"), nil)
 		return nil, false
 	}
-	key, err := h.cfg.Keys.Authenticate(c.r.Context(), apiKey, apiSecret)
+	var key *store.Key
+	var err error
+	if e := c.early; e != nil && e.apiKey == apiKey && e.apiSecret == apiSecret {
+		key, err = e.key, e.err // checked while the body was read
+	} else {
+		key, err = h.cfg.Keys.Authenticate(c.r.Context(), apiKey, apiSecret)
+	}
 	if errors.Is(err, auth.ErrAuthentication) {
 		c.fail(errAuthentication, nil)
 		return nil, false

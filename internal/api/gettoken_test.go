@@ -684,7 +684,7 @@ func TestTrustedProxy(t *testing.T) {
 
 func TestOperationalEndpoints(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, nil, nil)
+	e := newEnv(t, nil, func(c *api.Config) { c.PublicMetrics = true })
 	get := func(path string) reply {
 		req, _ := http.NewRequest("GET", e.srv.URL+path, nil)
 		return e.do(req)

@@ -67,3 +67,11 @@ func (m *Metrics) observeRequest(endpoint string, status int, code string, d tim
 func (m *Metrics) Handler() http.Handler {
 	return promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{})
 }
+
+// Mux serves the metrics at GET /metrics and nothing else (404), for a
+// listener of their own that only the operator's scraper reaches.
+func (m *Metrics) Mux() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", m.Handler())
+	return mux
+}

@@ -3,9 +3,11 @@ package api
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/netip"
+	"sync/atomic"
 	"time"
 
 	"github.com/coder/websocket"
@@ -26,15 +28,29 @@ type CaptureConfig struct {
 	SDKHost string
 
 	// ConnRate and ConnBurst bound new channel connections per client
-	// address: ConnRate a second on average, ConnBurst at once (defaults
-	// 0.5 and 10).
+	// address (an IPv6 client's whole /64, see clientNet): ConnRate a
+	// second on average, ConnBurst at once (defaults 0.5 and 10).
 	ConnRate  float64
 	ConnBurst int
+
+	// MaxConns caps the channel's live connections on this server, from
+	// every client together (default 1000); beyond it the upgrade is
+	// refused with 503 and Retry-After. Each live connection costs a
+	// little memory while it waits and most of a core while it captures.
+	MaxConns int
 
 	// MaxFPS and FPSBurst bound the frames one connection may send; the
 	// excess is dropped unread (defaults 40 a second, burst 40).
 	MaxFPS   float64
 	FPSBurst int
+
+	// TextRate and TextBurst bound the text (JSON) messages one
+	// connection may send (defaults 20 a second, burst 40; the SDK sends
+	// one per colour and a few more). The excess is dropped unparsed, and
+	// a connection that keeps sending too many (textStrikes dropped
+	// beyond one a second) is closed with 1008, policy violation.
+	TextRate  float64
+	TextBurst int
 
 	// IdleTimeout closes a connection that sends nothing for this long
 	// (default 60 s; the SDK sends frames several times a second).
@@ -62,8 +78,11 @@ type CaptureConfig struct {
 func (c CaptureConfig) withDefaults() CaptureConfig {
 	c.ConnRate = positiveOr(c.ConnRate, 0.5)
 	c.ConnBurst = positiveOr(c.ConnBurst, 10)
+	c.MaxConns = positiveOr(c.MaxConns, 1000)
 	c.MaxFPS = positiveOr(c.MaxFPS, 40)
 	c.FPSBurst = positiveOr(c.FPSBurst, 40)
+	c.TextRate = positiveOr(c.TextRate, 20)
+	c.TextBurst = positiveOr(c.TextBurst, 40)
 	c.IdleTimeout = positiveOr(c.IdleTimeout, time.Minute)
 	c.FlashRate = positiveOr(c.FlashRate, 0.5)
 	c.FlashBurst = positiveOr(c.FlashBurst, 10)
@@ -87,7 +106,13 @@ type rtcHandler struct {
 	h     *Handler
 	cfg   CaptureConfig
 	conns *limiter[netip.Addr]
+	// live counts the connections being served, upgrade to close.
+	live atomic.Int64
 }
+
+// busyRetryAfter is the Retry-After, in seconds, of an upgrade refused
+// because MaxConns connections are live: a capture takes tens of seconds.
+const busyRetryAfter = "10"
 
 // newRTCHandler returns the channel's handler for c.
 func (h *Handler) newRTCHandler(c *CaptureConfig) http.Handler {
@@ -104,6 +129,15 @@ func (rt *rtcHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "Too Many Requests", http.StatusTooManyRequests)
 		return
 	}
+	if n := rt.live.Add(1); n > int64(rt.cfg.MaxConns) {
+		rt.live.Add(-1)
+		h.cfg.Metrics.observeRequest("rtc", http.StatusServiceUnavailable, "OVERLOADED", h.cfg.Now().Sub(start))
+		h.cfg.Logger.Warn("rtc refused", "reason", "too many live connections", "max", rt.cfg.MaxConns, "client", client.String())
+		w.Header().Set("Retry-After", busyRetryAfter)
+		http.Error(w, "Service Unavailable", http.StatusServiceUnavailable)
+		return
+	}
+	defer rt.live.Add(-1)
 	// The server's read and write timeouts are for requests; a channel
 	// lives for minutes and has its own (IdleTimeout, the session's).
 	rc := http.NewResponseController(w)
@@ -119,7 +153,8 @@ func (rt *rtcHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ws.SetReadLimit(int64(rt.h.captureParams().MaxFrameBytes + frameHeader))
-	conn := &wsConn{ws: ws, idle: rt.cfg.IdleTimeout, fps: rt.cfg.MaxFPS, burst: rt.cfg.FPSBurst, now: h.cfg.Now}
+	conn := &wsConn{ws: ws, idle: rt.cfg.IdleTimeout, fps: rt.cfg.MaxFPS, burst: rt.cfg.FPSBurst,
+		textRate: rt.cfg.TextRate, textBurst: rt.cfg.TextBurst, now: h.cfg.Now}
 	rt.cfg.Sessions.Serve(r.Context(), conn, session.ConnInfo{Origin: r.Header.Get("Origin"), Client: client,
 		Attempts: throttle{l: h.attempts, addr: client, now: h.cfg.Now}})
 	h.cfg.Metrics.observeRequest("rtc", http.StatusSwitchingProtocols, "OK", h.cfg.Now().Sub(start))
@@ -133,15 +168,29 @@ func (h *Handler) captureParams() session.Params {
 // wsConn adapts a WebSocket to session.Conn: text messages are JSON,
 // binary ones frames.
 type wsConn struct {
-	ws    *websocket.Conn
-	idle  time.Duration
-	fps   float64
-	burst int
-	now   func() time.Time
+	ws        *websocket.Conn
+	idle      time.Duration
+	fps       float64
+	burst     int
+	textRate  float64
+	textBurst int
+	now       func() time.Time
 
 	frames  bucket
 	dropped int
+	texts   bucket
+	// strikes is taken from for each text message dropped: when it is
+	// empty the client is flooding, not bursting.
+	strikes bucket
 }
+
+// textStrikes is how many text messages over its rate a connection may
+// send, beyond one a second, before it is closed.
+const textStrikes = 20
+
+// errTextFlood ends a connection that keeps sending text messages faster
+// than TextRate.
+var errTextFlood = errors.New("rtc: too many text messages")
 
 // Read implements session.Conn. Malformed messages are handed on as
 // *session.Unknown, so that the session decides (a bad first message
@@ -157,6 +206,16 @@ func (c *wsConn) Read(ctx context.Context) (session.Inbound, error) {
 		}
 		switch typ {
 		case websocket.MessageText:
+			now := c.now()
+			if !c.texts.take(now, c.textRate, c.textBurst) {
+				if !c.strikes.take(now, 1, textStrikes) {
+					// Closed here, with the code that says why; the
+					// session then sees a lost connection.
+					c.ws.Close(websocket.StatusPolicyViolation, "too many messages")
+					return nil, errTextFlood
+				}
+				continue
+			}
 			m, err := parseClientText(data)
 			if err != nil {
 				return &session.Unknown{}, nil

@@ -34,7 +34,8 @@ func (b *bucket) refill(now time.Time, rate float64, burst int) {
 // limiter rate-limits events per key — a client address, a token — with
 // a token bucket each, so that one client cannot do something (open a
 // channel session, start or upload a fallback sequence) faster than a
-// person retries.
+// person retries. Client addresses (netip.Addr keys) share a bucket per
+// network, as clientNet draws them.
 type limiter[K comparable] struct {
 	rate  float64
 	burst int
@@ -59,6 +60,9 @@ func (l *limiter[K]) has(k K, now time.Time) bool {
 }
 
 func (l *limiter[K]) bucket(k K, now time.Time, take bool) bool {
+	if a, ok := any(k).(netip.Addr); ok {
+		k = any(clientNet(a)).(K)
+	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	// A bucket idle long enough to be full again is the same as no
@@ -104,4 +108,22 @@ func (t throttle) Allow(take bool) bool {
 // least 1), for a Retry-After header.
 func (l *limiter[K]) retryAfter() int {
 	return max(1, int(math.Ceil(1/l.rate)))
+}
+
+// clientNet is the network a client address is limited as: an IPv4
+// address alone, an IPv6 address with the rest of its /64. One IPv6
+// subscriber usually gets a whole /64 (often more) and picks any address
+// in it at will, so per address an IPv6 client would have 2^64 buckets.
+// IPv4-mapped IPv6 addresses count as the IPv4 address they map; zones
+// are dropped.
+func clientNet(a netip.Addr) netip.Addr {
+	a = a.Unmap().WithZone("")
+	if !a.Is6() {
+		return a
+	}
+	p, err := a.Prefix(64)
+	if err != nil {
+		return a
+	}
+	return p.Addr()
 }

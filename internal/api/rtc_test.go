@@ -201,8 +201,12 @@ func (c *rtcClient) closed(d time.Duration) websocket.StatusCode {
 // front camera in a browser that raises no injection signal.
 func (c *rtcClient) hello(token string) {
 	c.sendJSON(map[string]any{"type": "hello", "token": token, "sdk_version": "test", "ua": "go", "screen": map[string]any{"w": 390, "h": 844, "dpr": 3}})
-	c.sendJSON(map[string]any{"type": "env", "webdriver": false, "media_patched": false,
+	// The server may have refused the hello and closed already: a failed
+	// write of the report is that refusal's business, which the caller
+	// checks.
+	b, _ := json.Marshal(map[string]any{"type": "env", "webdriver": false, "media_patched": false,
 		"track": map[string]any{"label": "camera2 1, facing front", "source": "camera", "device_id": true, "facing_mode": "user"}})
+	c.ws.Write(context.Background(), websocket.MessageText, b)
 }
 
 func nowMs() float64 { return float64(time.Now().UnixNano()) / 1e6 }

@@ -1,6 +1,6 @@
 // Package api serves Glint's HTTP API: the FaceID-compatible endpoints
 // under /faceid/lite/raw/ and the operational ones (/healthz, /readyz,
-// /metrics).
+// and /metrics when Config.PublicMetrics asks for it).
 //
 // Every FaceID endpoint runs through one wrapper (endpoint) that assigns
 // the request_id, catches panics, writes the JSON reply with time_used and
@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/glint-id/glint/internal/auth"
 	"github.com/glint-id/glint/internal/sdk"
@@ -51,6 +52,12 @@ type Config struct {
 	// Metrics defaults to NewMetrics().
 	Metrics *Metrics
 
+	// PublicMetrics serves GET /metrics beside the API. By default it is
+	// not: the metrics describe the traffic of every key, and are for an
+	// operator's scraper, which Metrics().Handler() serves on a listener
+	// of its own (glint serve --metrics-listen).
+	PublicMetrics bool
+
 	// TrustedProxies lists peers whose X-Forwarded-For is believed.
 	TrustedProxies []netip.Prefix
 
@@ -61,6 +68,26 @@ type Config struct {
 
 	// MaxBodyBytes defaults to DefaultMaxBodyBytes.
 	MaxBodyBytes int64
+
+	// BodyBudget caps the request-body bytes buffered in memory by all
+	// requests together (DefaultBodyBudget; at least twice MaxBodyBytes).
+	// Requests whose credentials are not yet known to be valid may hold
+	// half of it together. A request that cannot have the bytes it needs
+	// within BodyWait is refused with CONCURRENCY_LIMIT_EXCEEDED.
+	BodyBudget int64
+
+	// BodyReadersPerAddress caps the requests of one client address (an
+	// IPv6 /64) reading their bodies at once; defaults to
+	// DefaultBodyReadersPerAddress.
+	BodyReadersPerAddress int
+
+	// BodyReadTimeout is the time a request has to send its body;
+	// defaults to DefaultBodyReadTimeout.
+	BodyReadTimeout time.Duration
+
+	// BodyWait is how long a request waits for budget or for its
+	// address's turn before it is refused; defaults to DefaultBodyWait.
+	BodyWait time.Duration
 
 	// MaxImageSide defaults to DefaultMaxImageSide.
 	MaxImageSide int
@@ -83,6 +110,9 @@ type Handler struct {
 	flashAddrs  *limiter[netip.Addr]
 	flashTokens *limiter[string]
 	attempts    *limiter[netip.Addr]
+
+	// bodies bound the memory and connections request bodies take.
+	bodies *bodyLimits
 }
 
 // New returns a Handler for cfg.
@@ -102,6 +132,21 @@ func New(cfg Config) (*Handler, error) {
 	if cfg.MaxBodyBytes <= 0 {
 		cfg.MaxBodyBytes = DefaultMaxBodyBytes
 	}
+	if cfg.BodyBudget <= 0 {
+		cfg.BodyBudget = max(DefaultBodyBudget, 2*cfg.MaxBodyBytes)
+	}
+	if cfg.BodyBudget < 2*cfg.MaxBodyBytes {
+		return nil, errors.New("api: BodyBudget must be at least twice MaxBodyBytes")
+	}
+	if cfg.BodyReadersPerAddress <= 0 {
+		cfg.BodyReadersPerAddress = DefaultBodyReadersPerAddress
+	}
+	if cfg.BodyReadTimeout <= 0 {
+		cfg.BodyReadTimeout = DefaultBodyReadTimeout
+	}
+	if cfg.BodyWait <= 0 {
+		cfg.BodyWait = DefaultBodyWait
+	}
 	if cfg.MaxImageSide <= 0 {
 		cfg.MaxImageSide = DefaultMaxImageSide
 	}
@@ -109,6 +154,13 @@ func New(cfg Config) (*Handler, error) {
 		cfg.Now = time.Now
 	}
 	h := &Handler{cfg: cfg, mux: http.NewServeMux()}
+	h.bodies = newBodyLimits(cfg.BodyBudget, cfg.BodyReadersPerAddress, cfg.BodyWait)
+	// Registered once per Metrics: a second handler on the same Metrics
+	// (tests) keeps reporting the first one's.
+	cfg.Metrics.Registry.Register(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "glint_http_body_buffered_bytes",
+		Help: "Request-body bytes held in memory now, against the body budget.",
+	}, func() float64 { return float64(h.bodies.inUse()) }))
 
 	// The route table. Patterns name their method, and the catch-all "/"
 	// answers everything else, so a wrong method on a known path is a 404
@@ -137,7 +189,9 @@ func New(cfg Config) (*Handler, error) {
 	}
 	h.mux.HandleFunc("GET /healthz", h.healthz)
 	h.mux.HandleFunc("GET /readyz", h.readyz)
-	h.mux.Handle("GET /metrics", cfg.Metrics.Handler())
+	if cfg.PublicMetrics {
+		h.mux.Handle("GET /metrics", cfg.Metrics.Handler())
+	}
 	h.mux.HandleFunc("/", h.notFound)
 	return h, nil
 }
@@ -147,6 +201,9 @@ func (h *Handler) Metrics() *Metrics { return h.cfg.Metrics }
 
 // ServeHTTP implements http.Handler.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	// No reply is meant to be sniffed into another type: a JSON error
+	// echoing a caller's biz_no must never render as HTML.
+	w.Header().Set("X-Content-Type-Options", "nosniff")
 	// The mux would redirect "//x" or "/a/../x" to the clean path; to a
 	// FaceID client those are simply unknown paths.
 	if p := r.URL.Path; p == "" || (p != "/" && path.Clean(p) != p) {
@@ -201,12 +258,38 @@ type call struct {
 	// client is the address IP allow-lists check (see clientAddr).
 	client netip.Addr
 
+	// hold is the call's share of the body limits, given back when it
+	// has answered; early is the credentials' check made while the body
+	// was read (checkKey), flashChecked and flashOK the fallback token's
+	// (flashTokenOnce).
+	hold         *bodyHold
+	early        *earlyKey
+	flashChecked string
+	flashOK      bool
+
 	// Outcome, set by the endpoint function.
 	body     any       // success reply, embedding *meta
 	err      *apiError // failure reply
 	cause    error     // internal detail behind err, logged only
 	tooLarge bool      // reply 413 text
+	timedOut bool      // reply 408 text: the body was not sent in time
+	gone     bool      // no reply: the client hung up (clientClosedCode)
+	bodyLeft bool      // part of the body was left unread: close the connection
 }
+
+// The outcome of a call whose client hung up before its reply: logged and
+// counted with nginx's 499, never sent.
+const (
+	clientClosedStatus = 499
+	clientClosedCode   = "CLIENT_CLOSED"
+)
+
+// The reply to a body not sent within BodyReadTimeout, like the 413 a
+// front end's answer rather than a FaceID error.
+const (
+	timeoutBody = "Request Timeout"
+	timeoutCode = "REQUEST_TIMEOUT"
+)
 
 // meta are the fields FaceID puts in every JSON reply (spec §0).
 type meta struct {
@@ -247,10 +330,11 @@ func (h *Handler) endpoint(name string, fn func(*call)) http.Handler {
 				}
 				h.cfg.Logger.Error("panic", "request_id", c.meta.RequestID, "endpoint", name,
 					"panic", fmt.Sprint(v), "stack", string(debug.Stack()))
-				c.body, c.tooLarge = nil, false
+				c.body, c.tooLarge, c.timedOut, c.gone = nil, false, false, false
 				c.fail(errInternal, fmt.Errorf("panic: %v", v))
 			}
 			h.finish(c)
+			c.hold.release()
 		}()
 		fn(c)
 	})
@@ -262,6 +346,14 @@ func (h *Handler) finish(c *call) {
 	switch {
 	case c.tooLarge:
 		status, code = http.StatusRequestEntityTooLarge, tooLargeCode
+	case c.timedOut:
+		status, code = http.StatusRequestTimeout, timeoutCode
+	case c.gone || (c.body == nil || c.err != nil) && clientClosed(c.r.Context()):
+		// Whatever the call failed with, it failed because the client
+		// went away: not a server error, and nothing to bill or answer.
+		// A success stays one: its effects (a token made) happened.
+		c.gone = true
+		status, code = clientClosedStatus, clientClosedCode
 	case c.err != nil:
 		status, code = c.err.status, c.err.code()
 	case c.body == nil:
@@ -269,7 +361,7 @@ func (h *Handler) finish(c *call) {
 		status, code = c.err.status, c.err.code()
 	}
 
-	if c.keyID != "" && !c.byToken {
+	if c.keyID != "" && !c.byToken && !c.gone {
 		// The ledger must not depend on the client waiting for its reply.
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(c.r.Context()), 5*time.Second)
 		err := h.cfg.Store.RecordUsage(ctx, store.UsageEvent{
@@ -287,12 +379,20 @@ func (h *Handler) finish(c *call) {
 
 	elapsed := h.cfg.Now().Sub(c.start)
 	c.meta.TimeUsed = elapsed.Milliseconds()
-	if c.tooLarge {
-		// Not JSON: FaceID's front end answers this itself (spec §0). The
-		// rest of the body is not read, so the connection cannot be reused.
+	if c.bodyLeft {
+		// The rest of the body is not read, so the connection cannot be
+		// reused.
 		c.w.Header().Set("Connection", "close")
+	}
+	switch {
+	case c.gone:
+		// Nobody to answer.
+	case c.tooLarge:
+		// Not JSON: FaceID's front end answers this itself (spec §0).
 		writeBody(c.w, status, "text/plain; charset=utf-8", []byte(tooLargeBody))
-	} else {
+	case c.timedOut:
+		writeBody(c.w, status, "text/plain; charset=utf-8", []byte(timeoutBody))
+	default:
 		var reply any = c.body
 		if c.err != nil {
 			reply = errorReply{meta: c.meta, ErrorMessage: c.err.message}
@@ -308,7 +408,7 @@ func (h *Handler) finish(c *call) {
 		"code", code,
 		"ms", c.meta.TimeUsed,
 	}
-	if c.err != nil {
+	if c.err != nil && !c.gone {
 		attrs = append(attrs, "error_message", c.err.message)
 	}
 	if c.keyID != "" {
@@ -325,6 +425,13 @@ func (h *Handler) finish(c *call) {
 		level = slog.LevelError
 	}
 	h.cfg.Logger.Log(c.r.Context(), level, "request", attrs...)
+}
+
+// clientClosed reports whether ctx, a request's, was canceled by its
+// connection ending: the client hung up. A cancellation with a cause of
+// its own (a server stopping its requests) is not the client's.
+func clientClosed(ctx context.Context) bool {
+	return ctx.Err() != nil && context.Cause(ctx) == context.Canceled
 }
 
 // writeJSON encodes v before sending any header, so an encoding failure

@@ -35,6 +35,19 @@ func (img *RGB) Rotate(deg int) *RGB {
 	return out
 }
 
+// Mirror returns img flipped left to right.
+func (img *RGB) Mirror() *RGB {
+	out := NewRGB(img.W, img.H)
+	for y := 0; y < img.H; y++ {
+		src := img.Pix[3*y*img.W:][:3*img.W]
+		dst := out.Pix[3*y*img.W:][:3*img.W]
+		for x := 0; x < img.W; x++ {
+			copy(dst[3*(img.W-1-x):][:3], src[3*x:][:3])
+		}
+	}
+	return out
+}
+
 // Crop returns the pixels of img inside r (clipped to img, corners floored)
 // as a new image.
 func (img *RGB) Crop(r Rect) *RGB {

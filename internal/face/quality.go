@@ -37,7 +37,7 @@ func measureQuality(img *RGB, f Face) Quality {
 	leftEye, rightEye := Centroid(lm[36:42]), Centroid(lm[42:48])
 	mouth := Centroid(lm[48:68])
 	nose := lm[30]
-	q.Roll = math.Atan2(rightEye.Y-leftEye.Y, rightEye.X-leftEye.X) * 180 / math.Pi
+	q.Roll = landmarkRoll(lm)
 
 	// Yaw: where the nose tip falls between the jaw's outer points, in a
 	// frame rotated to undo roll.
@@ -55,6 +55,13 @@ func measureQuality(img *RGB, f Face) Quality {
 	}
 	q.Brightness, q.Sharpness = lumaStats(img, f.Box)
 	return q
+}
+
+// landmarkRoll is the roll of the line through the eyes' centres, in
+// degrees, positive when it tilts clockwise (see Quality.Roll).
+func landmarkRoll(lm *[68]Point) float64 {
+	l, r := Centroid(lm[36:42]), Centroid(lm[42:48])
+	return math.Atan2(r.Y-l.Y, r.X-l.X) * 180 / math.Pi
 }
 
 // lumaStats returns the mean luma of box and the variance of the Laplacian

@@ -19,6 +19,15 @@
 // answer delivers the notification; anything else, a redirect included,
 // is a failed attempt.
 //
+// # Addresses
+//
+// Unless the Deliverer has AllowPrivate (serve --notify-allow-private),
+// its client connects only to public addresses: loopback, private,
+// link-local, multicast and the like are refused as each connection is
+// made (CheckAddr), on the address the name resolved to, so neither a
+// key's URL nor a DNS answer that changes after the URL was checked can
+// turn notifications against the service's own host or network.
+//
 // # Delivery
 //
 // Every serve process may run a Deliverer on the same store: claims lease
@@ -117,10 +126,18 @@ type Deliverer struct {
 	// defaults to api.ResultJSON.
 	Render func(r *store.Result, requestID string) ([]byte, error)
 
-	// Client sends the POSTs; defaults to NewHTTPClient(DefaultTimeout).
-	// A client that follows redirects would let a receiver bounce signed
-	// results elsewhere; NewHTTPClient's does not.
+	// Client sends the POSTs; defaults to NewHTTPClient(DefaultTimeout,
+	// AllowPrivate). A client that follows redirects would let a receiver
+	// bounce signed results elsewhere, and one without the address guard
+	// would let a key's URL reach the service's own network;
+	// NewHTTPClient's does neither.
 	Client *http.Client
+
+	// AllowPrivate lets the default client connect to loopback, private,
+	// link-local and other addresses that are not public (CheckAddr),
+	// for receivers on the same machine or network. Off, a URL naming
+	// such an address (or resolving to one) fails every attempt.
+	AllowPrivate bool
 
 	// Now is the clock of claims, due times and signatures; defaults to
 	// time.Now.
@@ -139,10 +156,14 @@ type Deliverer struct {
 
 // NewHTTPClient returns a client for notifications: timeout bounds each
 // request, and redirects are not followed (the 3xx answer is returned,
-// which counts as a failed attempt).
-func NewHTTPClient(timeout time.Duration) *http.Client {
+// which counts as a failed attempt). Unless allowPrivate, it refuses to
+// connect to an address CheckAddr refuses, whatever name led to it, and
+// ignores the HTTP proxy of the environment (a proxy would connect in its
+// stead, out of the check's sight).
+func NewHTTPClient(timeout time.Duration, allowPrivate bool) *http.Client {
 	return &http.Client{
-		Timeout: timeout,
+		Timeout:   timeout,
+		Transport: newTransport(allowPrivate),
 		CheckRedirect: func(*http.Request, []*http.Request) error {
 			return http.ErrUseLastResponse
 		},
@@ -391,7 +412,11 @@ func (d *Deliverer) post(ctx context.Context, n store.Notification, secret strin
 	req.Header.Set(SignatureHeader, signature(secret, now, body))
 	req.Header.Set(TokenHeader, n.Token)
 	hc := d.Client
-	if hc == nil {
+	switch {
+	case hc != nil:
+	case d.AllowPrivate:
+		hc = defaultPrivateClient
+	default:
 		hc = defaultClient
 	}
 	resp, err := hc.Do(req)
@@ -416,7 +441,10 @@ func (d *Deliverer) post(ctx context.Context, n store.Notification, secret strin
 	return resp.StatusCode, errors.New(msg)
 }
 
-var defaultClient = NewHTTPClient(DefaultTimeout)
+var (
+	defaultClient        = NewHTTPClient(DefaultTimeout, false)
+	defaultPrivateClient = NewHTTPClient(DefaultTimeout, true)
+)
 
 func truncate(s string, n int) string {
 	if len(s) <= n {

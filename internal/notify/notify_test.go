@@ -117,7 +117,7 @@ func newEnv(t *testing.T, url string, retention time.Duration) *env {
 		Store:   db,
 		Secrets: kr,
 		Now:     clk.Now,
-		Client:  notify.NewHTTPClient(5 * time.Second),
+		Client:  notify.NewHTTPClient(5*time.Second, true), // the receivers listen on 127.0.0.1
 		Backoff: func(int) time.Duration { return time.Second },
 		Logger:  slog.New(slog.NewTextHandler(io.Discard, nil)),
 	}
@@ -601,7 +601,7 @@ func TestSlowReceiverIsRetried(t *testing.T) {
 	rc := newReceiver(t, func(int, http.ResponseWriter, *http.Request) { <-release })
 	defer close(release) // before the server's Close, which waits for handlers
 	e := newEnv(t, rc.URL, 0)
-	e.d.Client = notify.NewHTTPClient(50 * time.Millisecond)
+	e.d.Client = notify.NewHTTPClient(50*time.Millisecond, true)
 	e.finished(token)
 	e.deliverDue()
 	log := e.log(token)

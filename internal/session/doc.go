@@ -60,6 +60,22 @@
 // stores the interim liveness_result and goes back to the mirror while
 // attempts remain, else stores FAILED and closes.
 //
+// # Shutdown and panics
+//
+// Manager.Shutdown ends every session at once, whatever its state: a
+// challenge already shown is spent (as when the person leaves), a
+// sequence in its tail is decided first (its attempt is counted already),
+// and the client gets NETWORK_ERROR and close 1001, so that the page
+// offers to try again, on another node or once this one is back.
+// Shutdown returns once every session and background ownership check has
+// finished with the store, so the caller may then close it; connections
+// arriving meanwhile are closed with 1001 untouched.
+//
+// A panic while a session handles what its client sent (the transport's
+// parsing, the worker's decoding and analysis, the evaluation on the
+// loop) ends that session alone: its stack is logged, a shown challenge
+// spent, and the client gets INTERNAL_ERROR and close 1011.
+//
 // # Client clock
 //
 // Frames carry capture times and acknowledgements paint times, both on

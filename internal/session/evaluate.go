@@ -163,6 +163,10 @@ func (s *Session) evaluate() {
 	}
 	s.w.barrier()
 	s.drainWork()
+	if s.state != stTail {
+		// The analysis panicked (crashed ended the session).
+		return
+	}
 	a := s.at
 	t0 := time.Now()
 	out, err := s.m.evaluate(s.ctx, evalInput{v: s.v, ch: a.ch, shown: s.checkedShown(a), tr: a.tr, mapT: s.cm.server,
@@ -174,7 +178,7 @@ func (s *Session) evaluate() {
 	vd := out.verdict
 	attrs := []any{"attempt", s.attempts, "pass", vd.Pass, "score", round3(vd.Score), "reason", vd.Reason,
 		"frames", out.frames, "dropped", a.tr.dropped, "eval_ms", time.Since(t0).Milliseconds()}
-	if c, ok := vd.Check(liveness.CheckInjection); ok {
+	if c, ok := vd.Check(liveness.CheckInjection); ok && !math.IsNaN(c.Value) {
 		attrs = append(attrs, "motion", round3(c.Value))
 	}
 	if len(vd.Injection) > 0 {

@@ -53,7 +53,7 @@ func TestTipCountersAndTexts(t *testing.T) {
 	}
 	for _, code := range []string{TipNoFace, TipMultipleFaces, TipTooFar, TipTooClose, TipYaw, TipPitch, TipTooDark,
 		TipTooBright, TipBlur, TipOutOfImage, TipKeepStill, CodeSuccess, CodeLivenessFailed, CodeMoreRetryTimes,
-		CodeMirrorTimeout, CodeTokenInvalid, CodeTokenExpired, CodeTokenFinished, CodeInternalError, CodeSuperseded} {
+		CodeMirrorTimeout, CodeTokenInvalid, CodeTokenExpired, CodeTokenFinished, CodeInternalError, CodeSuperseded, CodeNetworkError} {
 		if text("0", code) == "" || text("1", code) == "" || text("0", code) == text("1", code) {
 			t.Errorf("%s: texts %q / %q", code, text("0", code), text("1", code))
 		}

@@ -450,7 +450,11 @@ type playResult struct {
 // colour, then the rendered frames on the fake clock, acknowledging each
 // colour as the sequence shows it. stopAfter, when positive, stops
 // sending frames once that many colours were shown.
-func (c *client) play(s *sim, stopAfter int) playResult {
+func (c *client) play(s *sim, stopAfter int) playResult { return c.playUntil(s, stopAfter, nil) }
+
+// playUntil is play, returning as soon as a colour message satisfies
+// until (when set), with the clock where that message was sent.
+func (c *client) playUntil(s *sim, stopAfter int, until func(*ColorMessage) bool) playResult {
 	h := c.h
 	var pr playResult
 	period := time.Second / time.Duration(h.m.cfg.Params.BaselineCapture.PreviewFPS)
@@ -474,11 +478,15 @@ func (c *client) play(s *sim, stopAfter int) playResult {
 	// The page paints 20 ms after the colour is sent.
 	shift := first.at.Add(20 * time.Millisecond).Sub(s.seq.Shown[0])
 	acked := 0
+	stopped := false
 	handle := func() {
 		for _, m := range c.next() {
 			switch mm := m.m.(type) {
 			case *ColorMessage:
 				pr.colors = append(pr.colors, mm)
+				if until != nil && until(mm) {
+					stopped = true
+				}
 				if mm.Status == ColorColoring {
 					c.send(&Shown{SeqID: mm.SeqID, Index: mm.Index, TClientMs: ms(s.seq.Shown[mm.Index-1].Add(shift))})
 					acked = mm.Index
@@ -491,7 +499,7 @@ func (c *client) play(s *sim, stopAfter int) playResult {
 	handle()
 	blank := h.blank()
 	for i, f := range s.seq.Frames {
-		if pr.result != nil {
+		if pr.result != nil || stopped {
 			break
 		}
 		jpg := s.jpegs[i]
@@ -516,7 +524,7 @@ func (c *client) play(s *sim, stopAfter int) playResult {
 		handle()
 	}
 	for range 100 {
-		if pr.result != nil {
+		if pr.result != nil || stopped {
 			break
 		}
 		select {

@@ -41,6 +41,7 @@ var texts = map[string]map[string]string{
 		CodeInternalError:   "Something went wrong on our side. Please try again later",
 		CodeSuperseded:      "This verification continued in another window",
 		CodeTooManyAttempts: "Too many attempts from this network. Please try again later",
+		CodeNetworkError:    "The service is restarting. Please try again in a moment",
 	},
 	"1": {
 		TipNoFace:        "未检测到人脸，请将脸部放入圆框",
@@ -65,6 +66,7 @@ var texts = map[string]map[string]string{
 		CodeInternalError:   "系统出现问题，请稍后再试",
 		CodeSuperseded:      "该验证已在其他窗口继续",
 		CodeTooManyAttempts: "此网络的尝试次数过多，请稍后再试",
+		CodeNetworkError:    "服务正在重启，请稍后重试",
 	},
 }
 

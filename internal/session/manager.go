@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"sync"
@@ -166,6 +167,16 @@ type Manager struct {
 	mu     sync.Mutex
 	live   map[string]*Session
 	randMu sync.Mutex
+
+	// runMu guards running and closing. running counts what may still
+	// use the store on a session's behalf: Serve calls and background
+	// ownership checks. stopping is closed when Shutdown begins, drained
+	// once running is zero after that.
+	runMu    sync.Mutex
+	running  int
+	closing  bool
+	stopping chan struct{}
+	drained  chan struct{}
 }
 
 // NewManager returns a Manager for cfg.
@@ -187,7 +198,7 @@ func NewManager(cfg Config) (*Manager, error) {
 	}
 	cfg.Gate = cfg.Gate.withDefaults()
 	cfg.Params = cfg.Params.withDefaults()
-	m := &Manager{cfg: cfg, live: map[string]*Session{}}
+	m := &Manager{cfg: cfg, live: map[string]*Session{}, stopping: make(chan struct{}), drained: make(chan struct{})}
 	return m, nil
 }
 
@@ -226,4 +237,57 @@ func (m *Manager) Live() int {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return len(m.live)
+}
+
+// enter counts one piece of session work that may use the store; it
+// reports false, counting nothing, once Shutdown has begun. Each true
+// needs a leave.
+func (m *Manager) enter() bool {
+	m.runMu.Lock()
+	defer m.runMu.Unlock()
+	if m.closing {
+		return false
+	}
+	m.running++
+	return true
+}
+
+func (m *Manager) leave() {
+	m.runMu.Lock()
+	defer m.runMu.Unlock()
+	m.running--
+	if m.closing && m.running == 0 {
+		close(m.drained)
+	}
+}
+
+// Shutdown ends every session and waits, until ctx ends, for them to
+// finish. Each session is told at once: a sequence whose colours have all
+// been shown is still evaluated (its attempt is counted already), one cut
+// short is counted as an attempt (as when the person leaves), and the
+// client gets NETWORK_ERROR and close 1001, so that the page offers to
+// try again. Connections that arrive later are closed with 1001 without
+// touching the store. When Shutdown returns nil, no session will use the
+// store again, so the caller may close it; an error says how many were
+// still running when ctx ended. The HTTP fallback's calls are requests
+// like any other and are not waited for here.
+func (m *Manager) Shutdown(ctx context.Context) error {
+	m.runMu.Lock()
+	if !m.closing {
+		m.closing = true
+		close(m.stopping)
+		if m.running == 0 {
+			close(m.drained)
+		}
+	}
+	m.runMu.Unlock()
+	select {
+	case <-m.drained:
+		return nil
+	case <-ctx.Done():
+		m.runMu.Lock()
+		n := m.running
+		m.runMu.Unlock()
+		return fmt.Errorf("session: %d sessions still running: %w", n, ctx.Err())
+	}
 }

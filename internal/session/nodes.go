@@ -105,6 +105,12 @@ func (s *Session) watchOwner() {
 			return
 		default:
 		}
+		// Counted with the sessions, so that Shutdown waits for a check
+		// in flight before the store closes.
+		if !s.m.enter() {
+			return
+		}
+		defer s.m.leave()
 		ctx, cancel := context.WithTimeout(s.ctx, ownerCheckTimeout)
 		owner, err := s.m.cfg.Store.CaptureOwner(ctx, token)
 		cancel()

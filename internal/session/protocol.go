@@ -13,7 +13,10 @@ import (
 
 // Close codes of the channel (spec §2.3.1).
 const (
-	CloseNormal         = 1000
+	CloseNormal = 1000
+	// CloseGoingAway: the server is shutting down; the client may try
+	// again (at another node, or once this one is back).
+	CloseGoingAway      = 1001
 	CloseInternal       = 1011
 	CloseBadHello       = 4001
 	CloseTokenInvalid   = 4003
@@ -39,6 +42,11 @@ const (
 	CodeSuperseded     = "SUPERSEDED"
 	// CodeTooManyAttempts: see CloseTooManyAttempts.
 	CodeTooManyAttempts = "TOO_MANY_ATTEMPTS"
+	// CodeNetworkError is the SDK's code for a lost connection, which it
+	// also gives close 1001 (resultCodeForClose). The server sends it
+	// before CloseGoingAway: the person is to try again, nothing is wrong
+	// with the verification.
+	CodeNetworkError = "NETWORK_ERROR"
 )
 
 // Status codes the server sends (spec §3.4); the SDK emits the CAMERA_,

@@ -143,10 +143,22 @@ type Session struct {
 	// (store.CaptureStore): random, so that no connection anywhere takes
 	// another's for its own.
 	owner string
+
+	// draining is set when the server began shutting down during the
+	// tail: the attempt is evaluated first, then the session ends.
+	draining bool
 }
 
-// Serve runs the capture flow on conn until the connection ends.
+// Serve runs the capture flow on conn until the connection ends. Once
+// Shutdown has begun it closes conn with 1001 at once.
 func (m *Manager) Serve(ctx context.Context, conn Conn, info ConnInfo) {
+	if !m.enter() {
+		if err := conn.Close(CloseGoingAway, "server shutting down"); err != nil {
+			m.cfg.Logger.Debug("rtc close", "err", err)
+		}
+		return
+	}
+	defer m.leave()
 	s := &Session{
 		m:    m,
 		conn: conn,
@@ -169,7 +181,7 @@ func (m *Manager) Serve(ctx context.Context, conn Conn, info ConnInfo) {
 	go s.w.run(s.checkMirrorFrame)
 	go s.read(ctx)
 	s.arm(tHello, s.p.HelloTimeout, 0)
-	s.run(ctx)
+	s.runGuarded(ctx)
 	close(s.quit)
 	s.w.close()
 	if s.expiry != nil {
@@ -187,6 +199,16 @@ func (m *Manager) Serve(ctx context.Context, conn Conn, info ConnInfo) {
 // rather than queued when the loop is behind: a late frame is worth less
 // than the connection's responsiveness.
 func (s *Session) read(ctx context.Context) {
+	defer func() {
+		// The transport parses what the client sent: a panic there
+		// ends this session, not the process.
+		if v := recover(); v != nil {
+			select {
+			case s.in <- inboundEvent{err: recovered(v)}:
+			case <-s.quit:
+			}
+		}
+	}()
 	for {
 		msg, err := s.conn.Read(ctx)
 		now := s.clk.Now()
@@ -214,8 +236,26 @@ func (s *Session) read(ctx context.Context) {
 	}
 }
 
+// runGuarded is run, ending the session rather than the process on a
+// panic: the handlers analyse what the client sent (the evaluation runs
+// on the loop).
+func (s *Session) runGuarded(ctx context.Context) {
+	defer func() {
+		if v := recover(); v != nil {
+			s.crashed(recovered(v))
+		}
+	}()
+	s.run(ctx)
+}
+
 func (s *Session) run(ctx context.Context) {
+	stopping := s.m.stopping
 	for s.state != stEnded {
+		if s.draining && s.state != stTail {
+			// The attempt that was in its tail at shutdown is decided.
+			s.shutdown()
+			continue
+		}
 		// Timers and analysis results first: they keep the colours on
 		// time while frames pour in.
 		select {
@@ -234,6 +274,17 @@ func (s *Session) run(ctx context.Context) {
 			s.drainWork()
 		case ev := <-s.in:
 			s.inbound(ev)
+		case <-stopping:
+			stopping = nil
+			s.log.Info("rtc shutdown", "tail", s.state == stTail)
+			if s.state == stTail {
+				// Every colour was shown and the attempt is counted:
+				// let it be decided (TailGrace and the analysis, about a
+				// second) rather than spend it for nothing.
+				s.draining = true
+				continue
+			}
+			s.shutdown()
 		case <-ctx.Done():
 			s.abandon()
 			s.end(CloseNormal, "server shutting down")
@@ -299,6 +350,10 @@ func (s *Session) control(ev any) {
 }
 
 func (s *Session) inbound(ev inboundEvent) {
+	if p, ok := ev.err.(*panicError); ok {
+		s.crashed(p)
+		return
+	}
 	if ev.err != nil {
 		// The client went away (or broke the protocol's framing).
 		s.abandon()
@@ -527,6 +582,9 @@ func (s *Session) checkMirrorFrame(j *mirrorJob) gateResult {
 func (s *Session) drainWork() {
 	for _, r := range s.w.take() {
 		switch r := r.(type) {
+		case *panicError:
+			s.crashed(r)
+			return
 		case gateResult:
 			s.gate(r)
 		case trackEvent:
@@ -838,6 +896,24 @@ func (s *Session) fail(code string, closeCode int, why string) {
 	s.log.Info("rtc closed", "code", code, "close", closeCode, "why", why)
 	s.send(&ErrorMessage{Type: "error", Code: code, Message: text(s.lang, code)})
 	s.end(closeCode, why)
+}
+
+// shutdown ends the session because the server is going away: a shown
+// challenge is spent, as on any departure, and the client is told to
+// try again.
+func (s *Session) shutdown() {
+	s.abandon()
+	s.fail(CodeNetworkError, CloseGoingAway, "server shutting down")
+}
+
+// crashed ends the session after a panic in its handling, which would
+// otherwise take the process and every other session with it: the stack
+// is logged, a shown challenge spent, and the client gets INTERNAL_ERROR
+// and close 1011.
+func (s *Session) crashed(p *panicError) {
+	s.log.Error("rtc panic", "panic", fmt.Sprint(p.value), "stack", string(p.stack))
+	s.abandon()
+	s.fail(CodeInternalError, CloseInternal, "internal error")
 }
 
 func (s *Session) internal(err error) {

@@ -1,6 +1,8 @@
 package session
 
 import (
+	"fmt"
+	"runtime/debug"
 	"sync"
 )
 
@@ -119,7 +121,10 @@ func (w *worker) close() {
 	w.cond.Broadcast()
 }
 
-// run processes jobs until close; mirror is the mirror-frame handler.
+// run processes jobs until close; mirror is the mirror-frame handler. A
+// panic in a job (the analysis reads what the client sent) is posted as a
+// *panicError for the loop to end the session on, and stops the worker as
+// close does: whatever state the analysis was left in is not used again.
 func (w *worker) run(mirror func(*mirrorJob) gateResult) {
 	for {
 		w.mu.Lock()
@@ -145,18 +150,56 @@ func (w *worker) run(mirror func(*mirrorJob) gateResult) {
 		w.busy = true
 		w.mu.Unlock()
 
-		if cj != nil {
-			res := cj.tr.add(cj.f)
-			if res.detected || res.err != nil {
-				w.post(trackEvent{id: cj.id, f: cj.f, res: res})
-			}
-		} else {
-			w.post(mirror(mj))
+		res, crash := process(cj, mj, mirror)
+		if crash != nil {
+			res = crash
+		}
+		if res != nil {
+			w.post(res)
 		}
 
 		w.mu.Lock()
 		w.busy = false
+		if crash != nil {
+			w.closed = true
+		}
 		w.mu.Unlock()
 		w.cond.Broadcast()
+		if crash != nil {
+			return
+		}
 	}
 }
+
+// process runs one job: a capture frame when cj is set, else mirror frame
+// mj. Its result is nil for a capture frame without a detection.
+func process(cj *captureJob, mj *mirrorJob, mirror func(*mirrorJob) gateResult) (res any, crash *panicError) {
+	defer func() {
+		if v := recover(); v != nil {
+			crash = recovered(v)
+		}
+	}()
+	if cj != nil {
+		r := cj.tr.add(cj.f)
+		if r.detected || r.err != nil {
+			return trackEvent{id: cj.id, f: cj.f, res: r}, nil
+		}
+		return nil, nil
+	}
+	return mirror(mj), nil
+}
+
+// panicError is a panic recovered in a session's goroutines, with the
+// stack where it happened.
+type panicError struct {
+	value any
+	stack []byte
+}
+
+// recovered wraps v, a recovered panic; called in the deferred function
+// that recovered it, so that the stack still shows the panic's origin.
+func recovered(v any) *panicError {
+	return &panicError{value: v, stack: debug.Stack()}
+}
+
+func (p *panicError) Error() string { return fmt.Sprintf("panic: %v", p.value) }

@@ -359,14 +359,22 @@ type Store interface {
 	Result(ctx context.Context, token string) (*Result, error)
 
 	// ReadResult is get_result's read of keyID's verification token at
-	// now (spec §4.5), atomically: it first applies the expiry transition
-	// if it is due, then, if the record is terminal, counts one read,
-	// which succeeds only while fewer than MaxResultReads have been
-	// counted, now is before TerminalAt plus the verification's
-	// ResultRetention and the record has not been purged. Reads of a
-	// record that is not terminal are not counted. Refusals: ErrNotFound
-	// (unknown token, or one of another key: nothing is counted);
-	// ErrResultGone (reads used up, or retention over).
+	// now (spec §4.5). It first applies the expiry transition if it is
+	// due, then, if the record is terminal, counts one read and returns
+	// the result with it. The read is counted only while fewer than
+	// MaxResultReads have been, now is before TerminalAt plus the
+	// verification's ResultRetention and the record has not been purged
+	// (Result.ReadRefusal); deciding and counting are atomic against
+	// every other call on every node, so a terminal result is returned,
+	// counted, or refused for one of those reasons, never because the
+	// record changed during the call: a finish or an expiry that commits
+	// meanwhile yields either the state before it or the counted result.
+	// A record that is not terminal, and not due to expire, is returned
+	// as it is, uncounted and without images. Since get_result is polled,
+	// that read, like a refusal of a result already terminal, writes
+	// nothing and takes no write lock. Refusals: ErrNotFound (unknown
+	// token, or one of another key: nothing is counted or changed);
+	// ErrResultGone (reads used up, retention over, or purged).
 	ReadResult(ctx context.Context, token, keyID string, now time.Time) (*Result, error)
 
 	RetentionStore

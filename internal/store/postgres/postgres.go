@@ -3,16 +3,19 @@
 //
 // Everything that must hold across nodes holds in the database, never in a
 // node's memory: each check-then-write (a call limit, an attempt budget, a
-// state transition, the three terminal reads) is one conditional UPDATE
-// whose WHERE clause carries the precondition. Under READ COMMITTED, a
-// second writer of the same row waits for the first to commit and then
-// re-evaluates that WHERE clause on the new row version, so the check and
-// the write cannot be separated. The per-uuid attempt budget, which spans
-// rows (one per counted attempt, over all of a person's tokens), is the
-// exception: its count and insert are serialised by a transaction-level
-// advisory lock on (key, subject) (capture.go). Notifications are claimed
-// with FOR UPDATE SKIP LOCKED; the retention sweeper and the migrator take
-// advisory locks (one node at a time).
+// state transition) is one conditional UPDATE whose WHERE clause carries
+// the precondition. Under READ COMMITTED, a second writer of the same row
+// waits for the first to commit and then re-evaluates that WHERE clause on
+// the new row version, so the check and the write cannot be separated.
+// The per-uuid attempt budget, which spans rows (one per counted attempt,
+// over all of a person's tokens), is an exception: its count and insert
+// are serialised by a transaction-level advisory lock on (key, subject)
+// (capture.go). The three terminal reads are another: counting one locks
+// the row first (SELECT … FOR NO KEY UPDATE), so that the read is decided
+// on the version it counts, while a poll of a record not yet terminal, or
+// a refusal of one that is, locks nothing (results.go). Notifications are
+// claimed with FOR UPDATE SKIP LOCKED; the retention sweeper and the
+// migrator take advisory locks (one node at a time).
 //
 // The schema comes from versioned migrations embedded in the binary (the
 // versions are store.SchemaVersions, shared with the SQLite backend),

@@ -673,3 +673,20 @@ func TestDeleteKeyWhileCountingAttempts(t *testing.T) {
 		t.Fatalf("%d subject attempts left after the key was deleted", left)
 	}
 }
+
+// The read races of the conformance suite with two nodes (stores with
+// pools of their own) on one database: pollers on both, the record
+// finished, expired or purged by the second.
+func TestReadRacesAcrossNodes(t *testing.T) {
+	serverDSN(t)
+	t.Parallel()
+	storetest.RunReadRaces(t, func(t *testing.T) []store.Store {
+		first, dsn := mustOpen(t)
+		second := postgres.New(dsn)
+		if err := second.Open(context.Background()); err != nil {
+			first.Close()
+			t.Fatal(err)
+		}
+		return []store.Store{first, second}
+	})
+}

@@ -14,7 +14,9 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/url"
+	"os"
 	"path/filepath"
 	"time"
 
@@ -52,7 +54,8 @@ func New(path string) *DB {
 }
 
 // Open opens (creating if needed) the database and migrates it to the
-// latest schema.
+// latest schema. The database and its -wal and -shm files are made
+// private to their owner (FileMode).
 func (db *DB) Open(ctx context.Context) error {
 	if db.Path == "" {
 		return errors.New("sqlite: no database path")
@@ -60,6 +63,9 @@ func (db *DB) Open(ctx context.Context) error {
 	abs, err := filepath.Abs(db.Path)
 	if err != nil {
 		return fmt.Errorf("sqlite: %w", err)
+	}
+	if err := privateFiles(abs); err != nil {
+		return err
 	}
 	// A file: URI so that any character in the path survives; SQLite
 	// decodes the escaping. _txlock=immediate takes the write lock at BEGIN,
@@ -92,6 +98,39 @@ func (db *DB) Open(ctx context.Context) error {
 	if err := db.migrate(ctx); err != nil {
 		sqldb.Close()
 		return err
+	}
+	return nil
+}
+
+// FileMode is the mode of the database file and of the -wal, -shm and
+// -journal files beside it: they hold biometric templates, readable by
+// their owner only.
+const FileMode fs.FileMode = 0o600
+
+// privateFiles creates the database file at path with FileMode if it is
+// missing, and takes group and other permissions off it and off the
+// -wal, -shm and -journal files already there. SQLite gives the files it
+// creates later the database file's mode (unix VFS, findCreateFileMode),
+// whatever the process's umask: so they are private too.
+func privateFiles(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, FileMode)
+	if err != nil {
+		return fmt.Errorf("sqlite: %w", err)
+	}
+	f.Close()
+	for _, p := range []string{path, path + "-wal", path + "-shm", path + "-journal"} {
+		fi, err := os.Stat(p)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("sqlite: %w", err)
+		}
+		if perm := fi.Mode().Perm(); perm&^FileMode != 0 {
+			if err := os.Chmod(p, perm&FileMode); err != nil {
+				return fmt.Errorf("sqlite: make %s private: %w", p, err)
+			}
+		}
 	}
 	return nil
 }

@@ -188,3 +188,18 @@ func TestUpgradeToCaptureDefences(t *testing.T) {
 		}
 	}
 }
+
+// The read races of the conformance suite with two handles on one file,
+// as a server and a `glint` command beside it (or two processes) have.
+func TestReadRacesTwoHandles(t *testing.T) {
+	t.Parallel()
+	storetest.RunReadRaces(t, func(t *testing.T) []store.Store {
+		first := MustOpen(t)
+		second := sqlite.New(first.Path)
+		if err := second.Open(context.Background()); err != nil {
+			first.Close()
+			t.Fatal(err)
+		}
+		return []store.Store{first, second}
+	})
+}
