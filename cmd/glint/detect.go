@@ -96,9 +96,12 @@ func (c *detectCommand) Run(ctx context.Context, args []string) error {
 	return nil
 }
 
+// round2 rounds v to two decimal places: pixel positions and scores are
+// not measured more finely than that.
 func round2(v float64) float64 { return math.Round(v*100) / 100 }
 
 func roundQuality(q face.Quality) face.Quality {
-	return face.Quality{Size: round2(q.Size), Yaw: round2(q.Yaw), Pitch: round2(q.Pitch), Roll: round2(q.Roll),
-		Brightness: round2(q.Brightness), Sharpness: round2(q.Sharpness)}
+	r := round2
+	return face.Quality{Size: r(q.Size), Yaw: r(q.Yaw), Pitch: r(q.Pitch), Roll: r(q.Roll),
+		Brightness: r(q.Brightness), Sharpness: r(q.Sharpness)}
 }

@@ -4,10 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"maps"
-	"net"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -16,127 +12,8 @@ import (
 
 	"github.com/glint-id/glint/internal/api"
 	"github.com/glint-id/glint/internal/imaging/imagingtest"
+	"github.com/glint-id/glint/internal/loadgen"
 )
-
-func TestPercentile(t *testing.T) {
-	t.Parallel()
-	seq := func(n int) []time.Duration {
-		d := make([]time.Duration, n)
-		for i := range d {
-			d[i] = time.Duration(i+1) * time.Millisecond
-		}
-		return d
-	}
-	ms := time.Millisecond
-	for _, tt := range []struct {
-		name    string
-		samples []time.Duration
-		p       float64
-		want    time.Duration
-	}{
-		{"Empty", nil, 50, 0},
-		{"OneP50", []time.Duration{7 * ms}, 50, 7 * ms},
-		{"OneP99", []time.Duration{7 * ms}, 99, 7 * ms},
-		{"TwoP50", seq(2), 50, 1 * ms},
-		{"TenP0", seq(10), 0, 1 * ms},
-		{"TenP50", seq(10), 50, 5 * ms},
-		{"TenP90", seq(10), 90, 9 * ms},
-		{"TenP95", seq(10), 95, 10 * ms},
-		{"TwentyP95", seq(20), 95, 19 * ms}, // rank exactly 19: no float rounding up to 20
-		{"FortyP99", seq(40), 99, 40 * ms},
-		{"HundredP50", seq(100), 50, 50 * ms},
-		{"HundredP95", seq(100), 95, 95 * ms},
-		{"HundredP99", seq(100), 99, 99 * ms},
-		{"HundredP100", seq(100), 100, 100 * ms},
-		{"ThousandP99", seq(1000), 99, 990 * ms},
-		{"ThousandP99.9", seq(1000), 99.9, 999 * ms},
-		{"Ties", []time.Duration{ms, ms, ms, 5 * ms}, 75, ms},
-		{"TiesTail", []time.Duration{ms, ms, ms, 5 * ms}, 76, 5 * ms},
-	} {
-		t.Run(tt.name, func(t *testing.T) {
-			if got := latencyPercentile(tt.samples, tt.p); got != tt.want {
-				t.Errorf("percentile(%d samples, %v) = %v, want %v", len(tt.samples), tt.p, got, tt.want)
-			}
-		})
-	}
-}
-
-func TestParseMix(t *testing.T) {
-	t.Parallel()
-	for _, tt := range []struct {
-		in      string
-		want    [numKinds]int
-		wantErr string
-	}{
-		{"token=60,result=30,bad=10", [numKinds]int{60, 30, 10}, ""},
-		{" bad = 1 , token=2", [numKinds]int{2, 0, 1}, ""},
-		{"result=5", [numKinds]int{0, 5, 0}, ""},
-		{"token=1000,", [numKinds]int{1000, 0, 0}, ""},
-		{"", [numKinds]int{}, "all weights are 0"},
-		{"token=0,result=0", [numKinds]int{}, "all weights are 0"},
-		{"verify=1", [numKinds]int{}, "unknown kind"},
-		{"token", [numKinds]int{}, "NAME=WEIGHT"},
-		{"token=-1", [numKinds]int{}, "not an integer"},
-		{"token=1001", [numKinds]int{}, "not an integer"},
-		{"token=x", [numKinds]int{}, "not an integer"},
-		{"token=1,token=2", [numKinds]int{}, "twice"},
-	} {
-		got, err := parseMix(tt.in)
-		if tt.wantErr != "" {
-			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-				t.Errorf("parseMix(%q): %v, want error %q", tt.in, err, tt.wantErr)
-			}
-			continue
-		}
-		if err != nil || got != tt.want {
-			t.Errorf("parseMix(%q) = %v, %v; want %v", tt.in, got, err, tt.want)
-		}
-	}
-}
-
-func TestMixCycle(t *testing.T) {
-	t.Parallel()
-	for _, tt := range []struct {
-		mix     [numKinds]int
-		wantLen int
-		maxRun  int // longest run of one kind allowed
-	}{
-		{[numKinds]int{60, 30, 10}, 10, 2},
-		{[numKinds]int{1, 1, 1}, 3, 1},
-		{[numKinds]int{0, 7, 0}, 1, 1},
-		{[numKinds]int{2, 1, 2}, 5, 1},
-		{[numKinds]int{999, 1, 0}, 1000, 999},
-	} {
-		cycle := mixCycle(tt.mix)
-		if len(cycle) != tt.wantLen {
-			t.Errorf("mixCycle(%v): length %d, want %d", tt.mix, len(cycle), tt.wantLen)
-			continue
-		}
-		var count [numKinds]int
-		run, longest := 0, 0
-		for i, k := range cycle {
-			count[k]++
-			if i > 0 && cycle[i-1] == k {
-				run++
-			} else {
-				run = 1
-			}
-			longest = max(longest, run)
-		}
-		g := 0
-		for _, w := range tt.mix {
-			g = mixGCD(g, w)
-		}
-		for k := range count {
-			if count[k] != tt.mix[k]/g {
-				t.Errorf("mixCycle(%v): %d of %s, want %d", tt.mix, count[k], kindNames[k], tt.mix[k]/g)
-			}
-		}
-		if longest > tt.maxRun {
-			t.Errorf("mixCycle(%v) = %v: a run of %d", tt.mix, cycle, longest)
-		}
-	}
-}
 
 func TestLoadtestTarget(t *testing.T) {
 	t.Parallel()
@@ -225,9 +102,9 @@ func writeLoadImages(t *testing.T) string {
 	return dir
 }
 
-func parseLoadReport(t *testing.T, out string) loadReport {
+func parseLoadReport(t *testing.T, out string) loadgen.Report {
 	t.Helper()
-	var rep loadReport
+	var rep loadgen.Report
 	if err := json.Unmarshal([]byte(out), &rep); err != nil {
 		t.Fatalf("--json output does not parse: %v\n%s", err, out)
 	}
@@ -235,9 +112,10 @@ func parseLoadReport(t *testing.T, out string) loadReport {
 }
 
 // TestLoadtest runs the command against the real serve command, with the
-// stub engine so that get_token is quick: every request is counted, the
-// mix is followed, every bad request gets its documented code and nothing
-// is unexpected.
+// stub engine so that get_token is quick: the flags reach the generator,
+// the real server answers every request as the generator expects (each
+// malformed call with its documented code), and the report comes out as
+// JSON or text. How the generator counts is tested in internal/loadgen.
 func TestLoadtest(t *testing.T) {
 	loadtestStubEngine(t)
 	base, key, secret := startServe(t, "unused")
@@ -246,46 +124,30 @@ func TestLoadtest(t *testing.T) {
 
 	// token=2,result=1,bad=2 over 40 requests: 16, 8, 16, each of the
 	// eight bad cases twice.
-	out, errOut, err := run(t, env, "loadtest", "--url", base, "--images", images,
+	out, errOut, err := run(t, env, "loadtest", "--url", base+"/", "--images", images,
 		"--requests", "40", "--concurrency", "4", "--mix", "token=2,result=1,bad=2", "--json")
 	if err != nil {
 		t.Fatalf("loadtest: %v\n%s", err, errOut)
 	}
 	rep := parseLoadReport(t, out)
-	if rep.Requests != 40 || rep.Overall.Requests != 40 || rep.Unexpected != 0 || rep.ServerErrors != 0 ||
-		rep.TransportErrors != 0 || rep.Canceled != 0 || rep.Interrupted || rep.Images != 2 {
+	if rep.URL != base || rep.Mix != "token=2,result=1,bad=2" || rep.Concurrency != 4 || rep.RequestLimit != 40 ||
+		rep.Requests != 40 || rep.Unexpected != 0 || rep.ServerErrors != 0 || rep.TransportErrors != 0 ||
+		rep.Interrupted || rep.Images != 2 || rep.TokensIssued != 17 {
 		t.Fatalf("report %+v", rep)
 	}
 	want := map[string]int{"get_token": 16, "get_result": 8, "bad": 16}
-	if len(rep.Endpoints) != 3 {
-		t.Fatalf("endpoints %+v", rep.Endpoints)
-	}
 	for _, e := range rep.Endpoints {
-		l := e.LatencyMs
-		if e.Requests != want[e.Endpoint] || e.Unexpected != 0 || e.ThroughputRPS <= 0 ||
-			!(0 < l.P50 && l.P50 <= l.P95 && l.P95 <= l.P99 && l.P99 <= l.Max) {
+		if e.Requests != want[e.Endpoint] || e.Unexpected != 0 {
 			t.Errorf("endpoint %+v, want %d requests", e, want[e.Endpoint])
 		}
 	}
-	if len(rep.BadCases) != len(loadBadCases) {
+	if len(rep.BadCases) != 8 {
 		t.Fatalf("bad cases %+v", rep.BadCases)
 	}
 	for _, bc := range rep.BadCases {
-		if bc.Sent != 2 || bc.AsExpected != 2 || bc.WantStatus < 400 || bc.WantStatus >= 500 {
+		if bc.Sent != 2 || bc.AsExpected != 2 {
 			t.Errorf("bad case %+v", bc)
 		}
-	}
-	wantStatuses := map[string]int{"200": 24, "400": 12, "403": 2, "404": 2}
-	if !maps.Equal(rep.Statuses, wantStatuses) {
-		t.Errorf("statuses %v, want %v", rep.Statuses, wantStatuses)
-	}
-	wantCodes := map[string]int{"MISSING_ARGUMENTS": 6, "AUTHENTICATION_ERROR": 2, "BAD_ARGUMENTS": 2,
-		"IMAGE_ERROR_UNSUPPORTED_FORMAT": 2, "INVALID_TOKEN": 2, "API_NOT_FOUND": 2}
-	if !maps.Equal(rep.ErrorCodes, wantCodes) {
-		t.Errorf("error codes %v, want %v", rep.ErrorCodes, wantCodes)
-	}
-	if rep.TokensIssued != 17 {
-		t.Errorf("tokens issued %d, want 16 and the preflight one", rep.TokensIssued)
 	}
 
 	t.Run("Text", func(t *testing.T) {
@@ -305,20 +167,18 @@ func TestLoadtest(t *testing.T) {
 		}
 	})
 
-	t.Run("Duration", func(t *testing.T) {
-		out, errOut, err := run(t, env, "loadtest", "--url", base, "--images", images, "--requests", "0",
-			"--duration", "300ms", "--concurrency", "3", "--json")
-		if err != nil {
-			t.Fatalf("loadtest: %v\n%s", err, errOut)
-		}
-		// With no count limit, only the duration can have ended the run.
-		if rep := parseLoadReport(t, out); rep.Requests == 0 || rep.Unexpected != 0 || rep.ElapsedS < 0.3 {
-			t.Fatalf("run: %+v", rep)
+	t.Run("WrongSecret", func(t *testing.T) {
+		env := map[string]string{"GLINT_API_KEY": key, "GLINT_API_SECRET": "not-" + secret}
+		_, _, err := run(t, env, "loadtest", "--url", base, "--images", images, "--requests", "5")
+		if err == nil || !strings.HasPrefix(err.Error(), "preflight get_token a.jpg: got 403 AUTHENTICATION_ERROR") ||
+			!strings.HasSuffix(err.Error(), "(check --url, --api-key and --api-secret)") {
+			t.Fatalf("err %v", err)
 		}
 	})
 
 	t.Run("Interrupt", func(t *testing.T) {
-		ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+		// Long enough for the preflight on a busy machine.
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		defer cancel()
 		var stdout, stderr syncWriter
 		m := &Main{Stdout: &stdout, Stderr: &stderr, Getenv: func(k string) string { return env[k] }}
@@ -331,49 +191,6 @@ func TestLoadtest(t *testing.T) {
 			t.Fatalf("report %+v", rep)
 		}
 	})
-}
-
-// TestLoadtestFailures points the command at a broken server: get_result
-// answers 500, or drops the connection when polling the unknown token, and
-// bad requests are accepted. Each is counted as unexpected, the 5xx and
-// transport errors make the command fail after printing its report, and
-// the secret in get_result's query stays out of the report.
-func TestLoadtestFailures(t *testing.T) {
-	t.Parallel()
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		switch {
-		case r.URL.Query().Get("token") == loadUnknownToken:
-			conn, _, err := http.NewResponseController(w).Hijack()
-			if err == nil {
-				conn.(*net.TCPConn).SetLinger(0) // a reset, not a clean close
-				conn.Close()
-			}
-		case r.URL.Path == "/faceid/lite/raw/get_result":
-			w.WriteHeader(http.StatusInternalServerError)
-			w.Write([]byte(`{"request_id":"1,x","time_used":0,"error_message":"INTERNAL_ERROR"}`))
-		default:
-			w.Write([]byte(`{"request_id":"1,x","time_used":0,"token":"tok"}`))
-		}
-	}))
-	defer srv.Close()
-	env := map[string]string{"GLINT_API_KEY": "k", "GLINT_API_SECRET": "sekrit-value"}
-	out, _, err := run(t, env, "loadtest", "--url", srv.URL, "--images", writeLoadImages(t),
-		"--requests", "30", "--concurrency", "2", "--mix", "token=1,result=1,bad=1", "--json")
-	if err == nil || !strings.Contains(err.Error(), "11 replies with a 5xx status, 1 transport errors") {
-		t.Fatalf("err %v", err)
-	}
-	rep := parseLoadReport(t, out)
-	// 10 get_result polls answered 500; 10 bad requests (cases 0–7, then
-	// 0–1), none answered as documented: of the two get_result ones, one
-	// is answered 500 too and the other dropped.
-	if rep.Requests != 30 || rep.ServerErrors != 11 || rep.TransportErrors != 1 || rep.Unexpected != 20 ||
-		rep.Statuses["500"] != 11 || rep.ErrorCodes["INTERNAL_ERROR"] != 11 || len(rep.UnexpectedExamples) == 0 {
-		t.Fatalf("report %+v", rep)
-	}
-	if ex := rep.UnexpectedExamples; !strings.HasPrefix(ex[0], "bad result-unknown-token: Get: ") ||
-		!strings.Contains(ex[1], ": got 500 INTERNAL_ERROR") || strings.Contains(out, "sekrit") {
-		t.Errorf("report leaks the secret or lacks the examples:\n%s", out)
-	}
 }
 
 // TestLoadtestRealEngine loads the real engine with the pinned package's
