@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/glint-id/glint/internal/faceid"
 	"github.com/glint-id/glint/internal/session"
 )
 
@@ -21,7 +22,7 @@ import (
 
 // flashStartReply is start_flash's success body.
 type flashStartReply struct {
-	*meta
+	*faceid.Meta
 	SeqID          string   `json:"seq_id"`
 	Colors         []string `json:"colors"`
 	HoldMs         []int    `json:"hold_ms"`
@@ -31,7 +32,7 @@ type flashStartReply struct {
 
 // flashResultReply is validate_flash's success body.
 type flashResultReply struct {
-	*meta
+	*faceid.Meta
 	Attempt   int    `json:"attempt"`
 	Remaining int    `json:"remaining"`
 	Status    string `json:"status"`
@@ -167,7 +168,7 @@ func (h *Handler) startFlash(c *call) {
 		return
 	}
 	c.body = flashStartReply{
-		meta: c.meta, SeqID: fs.SeqID, Colors: fs.Colors, HoldMs: fs.HoldMs,
+		Meta: c.meta, SeqID: fs.SeqID, Colors: fs.Colors, HoldMs: fs.HoldMs,
 		Attempt: fs.Attempt, MaxUploadTimes: fs.MaxUploadTimes,
 	}
 }
@@ -225,7 +226,7 @@ func (h *Handler) validateFlash(c *call) {
 		return
 	}
 	c.body = flashResultReply{
-		meta: c.meta, Attempt: out.Attempt, Remaining: out.Remaining,
+		Meta: c.meta, Attempt: out.Attempt, Remaining: out.Remaining,
 		Status: string(out.Status), Success: out.Success,
 	}
 }

@@ -1,14 +1,11 @@
 package api
 
 import (
-	"bytes"
-	"encoding/base64"
-	"encoding/json"
 	"errors"
-	"fmt"
 	"net/http"
 
 	"github.com/glint-id/glint/internal/auth"
+	"github.com/glint-id/glint/internal/faceid"
 	"github.com/glint-id/glint/internal/store"
 )
 
@@ -16,27 +13,12 @@ import (
 // read (spec §2.2); its INVALID_TOKEN is the fallback's errInvalidToken.
 var errResultNotFound = &apiError{http.StatusBadRequest, "RESULT_NOT_FOUND"}
 
-// resultReply is get_result's success body (spec §2.2 "Response fields").
-type resultReply struct {
-	*meta
-	Status   store.Status          `json:"status"`
-	Liveness *store.LivenessResult `json:"liveness_result,omitempty"`
-	Verify   *store.VerifyResult   `json:"verify_result,omitempty"`
-	Images   *resultImages         `json:"images,omitempty"`
-}
-
-// resultImages is the images object of spec §4.4.
-type resultImages struct {
-	Best  string `json:"image_best,omitempty"`
-	Best2 string `json:"image_best_2,omitempty"`
-}
-
 // resultParams are get_result's validated parameters.
 type resultParams struct {
-	token       string
-	returnImage int
-	// occlusion is nil when the caller left it to the get_token setting.
-	occlusion *bool
+	token string
+	// show holds return_image and face_occlusion_detection, which change
+	// what the result shows.
+	show faceid.Options
 }
 
 // resultFields are get_result's parameters.
@@ -105,7 +87,7 @@ func (h *Handler) getResult(c *call) {
 	}
 	// The token is known and the caller's: biz_no is now theirs to see.
 	c.meta.BizNo = r.BizNo
-	c.body = resultBody(c.meta, r, p)
+	c.body = faceid.NewResult(c.meta, r, p.show)
 }
 
 // resultForm reads the fields from the query string for GET and from the
@@ -138,7 +120,7 @@ func parseResultParams(f *form) (*resultParams, *apiError) {
 	if v, ok := f.text("return_image"); ok {
 		switch v {
 		case "0", "1", "2":
-			p.returnImage = int(v[0] - '0')
+			p.show.ReturnImage = int(v[0] - '0')
 		default:
 			return nil, errBad("return_image")
 		}
@@ -147,7 +129,7 @@ func parseResultParams(f *form) (*resultParams, *apiError) {
 		switch v {
 		case "0", "1":
 			on := v == "1"
-			p.occlusion = &on
+			p.show.Occlusion = &on
 		default:
 			return nil, errBad("face_occlusion_detection")
 		}
@@ -169,77 +151,4 @@ func wellFormedToken(s string) bool {
 		}
 	}
 	return true
-}
-
-// ResultJSON renders r as get_result answers for it when asked with no
-// return_image and no face_occlusion_detection override: the body of a
-// result notification (package notify). It goes through resultBody, as
-// the endpoint does, so the two cannot drift apart; requestID fills
-// request_id, and time_used is 0 since no request was timed. It counts
-// no read: callers pass what store.Result returned.
-func ResultJSON(r *store.Result, requestID string) ([]byte, error) {
-	reply := resultBody(&meta{RequestID: requestID, BizNo: r.BizNo}, r, &resultParams{})
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	// As writeJSON: biz_no is echoed verbatim, so no HTML escaping.
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(reply); err != nil {
-		return nil, fmt.Errorf("api: render result: %w", err)
-	}
-	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
-}
-
-// resultBody shapes a stored result for the wire (spec §4).
-func resultBody(m *meta, r *store.Result, p *resultParams) resultReply {
-	reply := resultReply{meta: m, Status: r.Status}
-	// An interim liveness result of a failed attempt (SaveLiveness) is not
-	// the answer yet: results appear only with a terminal status (§4.1).
-	if !r.Status.Terminal() {
-		return reply
-	}
-	if r.Liveness != nil {
-		occlusion := r.FaceOcclusionDetection
-		if p.occlusion != nil {
-			occlusion = *p.occlusion
-		}
-		reply.Liveness = livenessForCaller(*r.Liveness, r.ReturnMultifacesTag, occlusion)
-	}
-	reply.Verify = r.Verify
-	if r.Status == store.StatusOK && p.returnImage > 0 && len(r.Images) > 0 {
-		imgs := &resultImages{Best: dataURI(r.Images[0])}
-		if p.returnImage == 2 && len(r.Images) > 1 {
-			imgs.Best2 = dataURI(r.Images[1])
-		}
-		reply.Images = imgs
-	}
-	return reply
-}
-
-// livenessForCaller returns lr with the optional flags the caller asked
-// for and no others (spec §4.2). A flag the capture did not record is
-// derived from the mistake counters where they settle it.
-func livenessForCaller(lr store.LivenessResult, multifaces, occlusion bool) *store.LivenessResult {
-	if !multifaces {
-		lr.MultipleFaces = nil
-	} else if lr.MultipleFaces == nil {
-		lr.MultipleFaces = flagInt(lr.Details.MultipleFaces > 0)
-	}
-	if !occlusion {
-		lr.FaceOcclusion = nil
-	} else if lr.FaceOcclusion == nil {
-		lr.FaceOcclusion = flagInt(lr.Details.EyeOcclusion > 0 || lr.Details.MouthOcclusion > 0)
-	}
-	return &lr
-}
-
-func flagInt(b bool) *int {
-	n := 0
-	if b {
-		n = 1
-	}
-	return &n
-}
-
-func dataURI(jpeg []byte) string {
-	return "data:image/jpeg;base64," + base64.StdEncoding.EncodeToString(jpeg)
 }

@@ -11,13 +11,14 @@ import (
 	"time"
 
 	"github.com/glint-id/glint/internal/auth"
+	"github.com/glint-id/glint/internal/faceid"
 	"github.com/glint-id/glint/internal/imaging"
 	"github.com/glint-id/glint/internal/store"
 )
 
 // tokenReply is get_token's success body (spec §2.1 "Response fields").
 type tokenReply struct {
-	*meta
+	*faceid.Meta
 	Token string `json:"token"`
 }
 
@@ -124,7 +125,7 @@ func (h *Handler) getToken(c *call) {
 		c.fail(errInternal, err)
 		return
 	}
-	c.body = tokenReply{meta: c.meta, Token: v.Token}
+	c.body = tokenReply{Meta: c.meta, Token: v.Token}
 }
 
 // tokenFields are get_token's parameters (spec §2.1).

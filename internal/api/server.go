@@ -10,9 +10,7 @@
 package api
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -27,6 +25,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/glint-id/glint/internal/auth"
+	"github.com/glint-id/glint/internal/faceid"
 	"github.com/glint-id/glint/internal/sdk"
 	"github.com/glint-id/glint/internal/store"
 )
@@ -243,7 +242,7 @@ type call struct {
 	w        http.ResponseWriter
 	endpoint string
 	start    time.Time
-	meta     *meta
+	meta     *faceid.Meta
 
 	// keyID is set once the key is authenticated; only then is there a
 	// ledger to write to.
@@ -291,15 +290,8 @@ const (
 	timeoutCode = "REQUEST_TIMEOUT"
 )
 
-// meta are the fields FaceID puts in every JSON reply (spec §0).
-type meta struct {
-	RequestID string  `json:"request_id"`
-	TimeUsed  int64   `json:"time_used"`
-	BizNo     *string `json:"biz_no,omitempty"`
-}
-
 type errorReply struct {
-	*meta
+	*faceid.Meta
 	ErrorMessage string `json:"error_message"`
 }
 
@@ -317,7 +309,7 @@ func (h *Handler) endpoint(name string, fn func(*call)) http.Handler {
 			endpoint: name,
 			start:    now,
 			// Megvii's shape: "<unix seconds>,<uuid4>".
-			meta: &meta{RequestID: strconv.FormatInt(now.Unix(), 10) + "," + uuid.NewString()},
+			meta: &faceid.Meta{RequestID: strconv.FormatInt(now.Unix(), 10) + "," + uuid.NewString()},
 		}
 		ctx := context.WithValue(r.Context(), metricsKey{}, h.cfg.Metrics)
 		c.r = r.WithContext(ctx)
@@ -395,7 +387,7 @@ func (h *Handler) finish(c *call) {
 	default:
 		var reply any = c.body
 		if c.err != nil {
-			reply = errorReply{meta: c.meta, ErrorMessage: c.err.message}
+			reply = errorReply{Meta: c.meta, ErrorMessage: c.err.message}
 		}
 		writeJSON(c.w, status, reply)
 	}
@@ -437,15 +429,12 @@ func clientClosed(ctx context.Context) bool {
 // writeJSON encodes v before sending any header, so an encoding failure
 // can still become a clean 500.
 func writeJSON(w http.ResponseWriter, status int, v any) {
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	// biz_no is echoed verbatim; HTML escaping would turn "<" into \u003c.
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
+	b, err := faceid.Marshal(v)
+	if err != nil {
 		writeBody(w, http.StatusInternalServerError, "application/json", []byte(`{"error_message":"INTERNAL_ERROR"}`))
 		return
 	}
-	writeBody(w, status, "application/json", bytes.TrimSuffix(b.Bytes(), []byte("\n")))
+	writeBody(w, status, "application/json", b)
 }
 
 func writeBody(w http.ResponseWriter, status int, contentType string, body []byte) {

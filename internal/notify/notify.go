@@ -12,7 +12,7 @@
 //	data=<JSON>&sign=<hex sha1(api_secret + JSON)>&token=<token>
 //
 // where JSON is exactly what get_result answers for the token without
-// images (api.ResultJSON) and sign is Megvii's legacy signature. The
+// images (faceid.ResultJSON) and sign is Megvii's legacy signature. The
 // header X-Glint-Signature is t=<unix seconds>,v1=<hex HMAC-SHA256 with
 // the api_secret as key of t + "." + body>; it covers the token and the
 // time too, so receivers should check it (package client does). A 2xx
@@ -58,8 +58,8 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/glint-id/glint/internal/api"
 	"github.com/glint-id/glint/internal/auth"
+	"github.com/glint-id/glint/internal/faceid"
 	"github.com/glint-id/glint/internal/store"
 )
 
@@ -123,7 +123,7 @@ type Deliverer struct {
 	Secrets SecretOpener
 
 	// Render turns a result into the JSON get_result would answer;
-	// defaults to api.ResultJSON.
+	// defaults to faceid.ResultJSON.
 	Render func(r *store.Result, requestID string) ([]byte, error)
 
 	// Client sends the POSTs; defaults to NewHTTPClient(DefaultTimeout,
@@ -369,7 +369,7 @@ func (d *Deliverer) record(ctx context.Context, log *slog.Logger, a store.Delive
 func (d *Deliverer) body(r *store.Result, secret string, now time.Time) ([]byte, error) {
 	render := d.Render
 	if render == nil {
-		render = api.ResultJSON
+		render = faceid.ResultJSON
 	}
 	noImages := *r
 	noImages.Images = nil

@@ -450,8 +450,8 @@ const (
 )
 
 // LivenessDetails are the counters of user mistakes of spec §4.2. They
-// explain a result; they never decide it. The JSON names are the wire
-// names.
+// explain a result; they never decide it. The JSON names, Megvii's, are
+// part of LivenessResult's row encoding.
 type LivenessDetails struct {
 	FaceNotFound   int `json:"FACE_NOT_FOUND"`
 	SideFace       int `json:"SIDE_FACE"`
@@ -497,7 +497,10 @@ type FaceGenuineness struct {
 	InjectionSignals   []string `json:"injection_signals,omitempty"`
 }
 
-// LivenessResult is liveness_result (spec §4.2), stored as it is sent.
+// LivenessResult is the liveness verdict that get_result shows as
+// liveness_result (spec §4.2). Backends store it as its JSON, so these
+// names are a row format that rows already written hold; what callers
+// receive is shaped by package faceid.
 type LivenessResult struct {
 	// Result is LivenessPass or LivenessFail.
 	Result          string           `json:"result"`
@@ -526,8 +529,11 @@ type RefMatch struct {
 	Thresholds map[string]float64
 }
 
-// VerifyResult is verify_result (spec §4.3): one RefMatch per reference.
-// It marshals to the wire shape {"result_ref1": {...}, "result_ref2": {...}}.
+// VerifyResult is the comparison that get_result shows as verify_result
+// (spec §4.3): one RefMatch per reference. Backends store it as JSON of
+// the form {"result_ref1": {...}, "result_ref2": {...}}, which
+// MarshalJSON and UnmarshalJSON write and read: a row format that rows
+// already written hold. What callers receive is shaped by package faceid.
 type VerifyResult struct {
 	Refs []RefMatch
 }

@@ -8,7 +8,9 @@ import (
 	"github.com/glint-id/glint/internal/store"
 )
 
-func TestVerifyResultWireShape(t *testing.T) {
+// The backends store verify results as this JSON, so rows written by
+// earlier versions must keep reading back.
+func TestVerifyResultRowEncoding(t *testing.T) {
 	v := store.VerifyResult{Refs: []store.RefMatch{
 		{Index: 2, Confidence: 12.5, Thresholds: map[string]float64{"1e-3": 62.2}},
 		{Index: 1, Confidence: 81.2, Thresholds: map[string]float64{"1e-3": 62.2, "1e-6": 78}},
@@ -31,7 +33,8 @@ func TestVerifyResultWireShape(t *testing.T) {
 	}
 }
 
-func TestLivenessResultWireNames(t *testing.T) {
+// Liveness results are stored as JSON too (see TestVerifyResultRowEncoding).
+func TestLivenessResultRowEncoding(t *testing.T) {
 	b, err := json.Marshal(store.LivenessResult{Result: store.LivenessPass, Details: store.LivenessDetails{SideFace: 1, UploadTimes: 2}})
 	if err != nil {
 		t.Fatal(err)
