@@ -200,7 +200,7 @@ func fitShape(lm *[68]face.Point) *faceShape {
 		}
 		return face.Point{X: x / float64(len(ps)), Y: y / float64(len(ps))}
 	}
-	l, r := mean(lm[36:42]), mean(lm[42:48])
+	l, r := mean(face.LeftEye.Points(lm)), mean(face.RightEye.Points(lm))
 	s := &faceShape{ox: (l.X + r.X) / 2, oy: (l.Y + r.Y) / 2}
 	s.iod = math.Hypot(r.X-l.X, r.Y-l.Y)
 	s.exx, s.exy = (r.X-l.X)/s.iod, (r.Y-l.Y)/s.iod
@@ -217,8 +217,8 @@ func fitShape(lm *[68]face.Point) *faceShape {
 	s.bridge, s.tip = uv(lm[27]), uv(lm[30])
 	s.wings = [2][2]float64{uv(lm[31]), uv(lm[35])}
 	s.eyes = [2][2]float64{uv(l), uv(r)}
-	s.brows = [2][2]float64{uv(mean(lm[17:22])), uv(mean(lm[22:27]))}
-	s.mouth = uv(mean(lm[48:60]))
+	s.brows = [2][2]float64{uv(mean(face.LeftBrow.Points(lm))), uv(mean(face.RightBrow.Points(lm)))}
+	s.mouth = uv(mean(face.OuterLips.Points(lm)))
 	s.mouthW = math.Abs(uv(lm[54])[0]-uv(lm[48])[0]) / 2
 	s.chin = uv(lm[8])
 	return s

@@ -318,7 +318,7 @@ func TestDevsetVerification(t *testing.T) {
 // landmarkError is the mean distance between two sets of 68 landmarks over
 // the eye distance of ref.
 func landmarkError(got, ref [68]Point) float64 {
-	l, r := Centroid(ref[36:42]), Centroid(ref[42:48])
+	l, r := LeftEye.Centroid(&ref), RightEye.Centroid(&ref)
 	eyes := math.Hypot(l.X-r.X, l.Y-r.Y)
 	var s float64
 	for i := range got {

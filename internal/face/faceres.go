@@ -93,7 +93,7 @@ func LoadFaceRes(fsys fs.FS, name string) (*FaceRes, error) {
 // its centre, side and rotation (radians, clockwise in image coordinates;
 // always 0, see faceresGeometry).
 func (m *FaceRes) Region(lm [68]Point) (c Point, side, angle float64) {
-	le, re, mo := Centroid(lm[36:42]), Centroid(lm[42:48]), Centroid(lm[48:68])
+	le, re, mo := LeftEye.Centroid(&lm), RightEye.Centroid(&lm), Mouth.Centroid(&lm)
 	s := (math.Hypot(mo.X-le.X, mo.Y-le.Y) + math.Hypot(mo.X-re.X, mo.Y-re.Y)) / 2
 	ref := Centroid([]Point{le, re, mo})
 	if m.geom.level {

@@ -142,11 +142,12 @@ func (e *Engine) DetectUpright(img *RGB, search bool, tm *Timings) (faces []Face
 // faces.
 func mirrorDisagreement(lm, mirrored *[68]Point, w, side float64) float64 {
 	var d float64
-	for i := 17; i < 68; i++ {
+	_, inner := Jaw.Range()
+	for i := inner; i < len(lm); i++ {
 		q := mirrored[mirrorIndex[i]]
 		d += math.Hypot(w-q.X-lm[i].X, q.Y-lm[i].Y)
 	}
-	return d / 51 / side
+	return d / float64(len(lm)-inner) / side
 }
 
 // mirrorIndex maps each of the 68 iBUG landmarks to its counterpart on the

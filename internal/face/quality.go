@@ -34,8 +34,8 @@ const (
 func measureQuality(img *RGB, f Face) Quality {
 	lm := &f.Landmarks
 	q := Quality{Size: math.Sqrt(f.Box.W * f.Box.H)}
-	leftEye, rightEye := Centroid(lm[36:42]), Centroid(lm[42:48])
-	mouth := Centroid(lm[48:68])
+	leftEye, rightEye := LeftEye.Centroid(lm), RightEye.Centroid(lm)
+	mouth := Mouth.Centroid(lm)
 	nose := lm[30]
 	q.Roll = landmarkRoll(lm)
 
@@ -60,7 +60,7 @@ func measureQuality(img *RGB, f Face) Quality {
 // landmarkRoll is the roll of the line through the eyes' centres, in
 // degrees, positive when it tilts clockwise (see Quality.Roll).
 func landmarkRoll(lm *[68]Point) float64 {
-	l, r := Centroid(lm[36:42]), Centroid(lm[42:48])
+	l, r := LeftEye.Centroid(lm), RightEye.Centroid(lm)
 	return math.Atan2(r.Y-l.Y, r.X-l.X) * 180 / math.Pi
 }
 

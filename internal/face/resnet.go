@@ -164,9 +164,9 @@ func FaceAPIDescriptorCrop(imgW, imgH int, lm [68]Point, landmarkCrop Rect) Rect
 
 // dlibSquare is the unclipped aligned square of DescriptorCrop.
 func dlibSquare(lm [68]Point) (x, y, size float64) {
-	leftEye := Centroid(lm[36:42])
-	rightEye := Centroid(lm[42:48])
-	mouth := Centroid(lm[48:68])
+	leftEye := LeftEye.Centroid(&lm)
+	rightEye := RightEye.Centroid(&lm)
+	mouth := Mouth.Centroid(&lm)
 	// √(dx² + dy²) rather than math.Hypot, whose rounding differs.
 	dist := func(p Point) float64 {
 		dx, dy := mouth.X-p.X, mouth.Y-p.Y

@@ -1,9 +1,3 @@
-// Package face finds, aligns and describes faces with re-implementations of
-// face-api's networks (@vladmandic/face-api 1.7.15): the SSD MobileNet v1
-// and tiny face detectors, the 68-point landmark network and the ResNet
-// descriptor network. Preprocessing and post-processing follow the library
-// step by step, so that on the same pixels the outputs match its reference
-// outputs to float32 rounding.
 package face
 
 import (

@@ -279,7 +279,7 @@ const (
 // window, the face in its pixels and where the window lies in img
 // (Origin, Scale), or false when the landmarks are degenerate.
 func AnalysisWindow(img *face.RGB, f face.Face) (liveness.Frame, bool) {
-	l, r := face.Centroid(f.Landmarks[36:42]), face.Centroid(f.Landmarks[42:48])
+	l, r := face.LeftEye.Centroid(&f.Landmarks), face.RightEye.Centroid(&f.Landmarks)
 	dx, dy := r.X-l.X, r.Y-l.Y
 	iod := math.Hypot(dx, dy)
 	if !(iod > 2) {
