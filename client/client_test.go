@@ -25,8 +25,8 @@ var ctx = context.Background()
 // oneFace finds one face in any photo.
 type oneFace struct{}
 
-func (oneFace) Reference(context.Context, image.Image, api.ReferenceOptions) (api.Reference, error) {
-	return api.Reference{Embedding: []float32{1, 0}, Crop: []byte{0xff, 0xd8, 0xff, 0xd9}, Model: "stub",
+func (oneFace) Reference(context.Context, image.Image, api.ReferenceOptions) (store.Reference, error) {
+	return store.Reference{Embedding: []float32{1, 0}, Crop: []byte{0xff, 0xd8, 0xff, 0xd9}, Model: "stub",
 		Box: image.Rect(0, 0, 8, 8)}, nil
 }
 
@@ -54,7 +54,7 @@ func newService(t *testing.T) *service {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h, err := api.New(api.Config{Store: db, Keys: kr, Engine: oneFace{}})
+	h, err := api.New(api.Config{Store: db, Keys: kr, References: oneFace{}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,6 +17,8 @@ import (
 	"github.com/glint-id/glint/internal/face"
 	"github.com/glint-id/glint/internal/imaging/imagingtest"
 	"github.com/glint-id/glint/internal/liveness"
+	"github.com/glint-id/glint/internal/liveness/flashsim"
+	"github.com/glint-id/glint/internal/logtest"
 	"github.com/glint-id/glint/internal/session"
 )
 
@@ -83,7 +85,7 @@ type pictureSource interface {
 
 // liveSource is the simulator's camera on the victim's photo (the
 // real-time renderer).
-type liveSource struct{ cam *liveness.LiveCamera }
+type liveSource struct{ cam *flashsim.LiveCamera }
 
 func (s liveSource) picture(t time.Time, screen func(time.Time) [3]float64, _ phase, _ time.Time) *face.RGB {
 	return s.cam.Frame(t, screen).Img
@@ -290,7 +292,7 @@ func (a *rtcAttacker) frame(ctx context.Context, kind, colour int, at time.Time,
 }
 
 // logEvaluations logs the server's judgement of each attempt of token.
-func logEvaluations(t *testing.T, logs *syncWriter, token string) {
+func logEvaluations(t *testing.T, logs *logtest.Buffer, token string) {
 	t.Helper()
 	for _, l := range sessionLog(logs, token) {
 		if strings.HasPrefix(l, "rtc evaluated") {
@@ -332,14 +334,14 @@ func TestAttackRealtimeRender(t *testing.T) {
 	}
 	s := startAttackServer(t, nil)
 	seed := uint64(3)
-	newCam := func(o liveness.LiveOptions) pictureSource {
+	newCam := func(o flashsim.LiveOptions) pictureSource {
 		seed++
-		return liveSource{liveness.NewLiveCamera(rand.New(rand.NewPCG(seed, 11)), s.victim, o)}
+		return liveSource{flashsim.NewLiveCamera(rand.New(rand.NewPCG(seed, 11)), s.victim, o)}
 	}
 
 	t.Run("Naive", func(t *testing.T) {
 		token := s.token(t, s.plain, 2)
-		a := &rtcAttacker{t: t, src: newCam(liveness.LiveOptions{Static: true, NoiseVariants: 3})}
+		a := &rtcAttacker{t: t, src: newCam(flashsim.LiveOptions{Static: true, NoiseVariants: 3})}
 		out := a.run(s.base, token)
 		r := s.result(t, s.plain, token)
 		t.Logf("naive renderer: %d colours, results %v; status %s", out.colours, out.results, r.Status)
@@ -372,7 +374,7 @@ func TestAttackRealtimeRender(t *testing.T) {
 
 	t.Run("Disguised", func(t *testing.T) {
 		token := s.token(t, s.plain, 2)
-		a := &rtcAttacker{t: t, src: newCam(liveness.LiveOptions{}), env: cameraEnvReport}
+		a := &rtcAttacker{t: t, src: newCam(flashsim.LiveOptions{}), env: cameraEnvReport}
 		a.run(s.base, token)
 		r := s.result(t, s.plain, token)
 		t.Logf("disguised renderer: status %s, liveness %+v", r.Status, r.Liveness)
@@ -395,7 +397,7 @@ func TestAttackSessionReplay(t *testing.T) {
 		t.Skip("runs the face engine")
 	}
 	s := startAttackServer(t, nil)
-	cam := liveSource{liveness.NewLiveCamera(rand.New(rand.NewPCG(21, 11)), s.victim, liveness.LiveOptions{})}
+	cam := liveSource{flashsim.NewLiveCamera(rand.New(rand.NewPCG(21, 11)), s.victim, flashsim.LiveOptions{})}
 	recorder := &rtcAttacker{t: t, src: cam, env: cameraEnvReport}
 	first := s.token(t, s.plain, 2)
 	recorder.run(s.base, first)

@@ -8,7 +8,8 @@ import (
 	"testing"
 
 	"github.com/glint-id/glint/client"
-	"github.com/glint-id/glint/internal/liveness"
+	"github.com/glint-id/glint/internal/liveness/flashsim"
+	"github.com/glint-id/glint/internal/logtest"
 	"github.com/glint-id/glint/internal/session/sessiontest"
 )
 
@@ -23,9 +24,9 @@ type attackServer struct {
 	base          string
 	plain, upload keyPair
 	reference     []byte
-	victim        *liveness.Subject
-	otherPerson   *liveness.Subject
-	logs          *syncWriter
+	victim        *flashsim.Subject
+	otherPerson   *flashsim.Subject
+	logs          *logtest.Buffer
 }
 
 type keyPair struct{ key, secret string }
@@ -111,7 +112,7 @@ func TestAttackUploadRender(t *testing.T) {
 			t.Fatalf("start_flash: %d %v", status, reply)
 		}
 		ch := flashChallenge(t, reply)
-		seq, err := liveness.Render(rand.New(rand.NewPCG(10, 1)), liveness.Genuine, ch, s.victim, s.otherPerson)
+		seq, err := flashsim.Render(rand.New(rand.NewPCG(10, 1)), flashsim.Genuine, ch, s.victim, s.otherPerson)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -178,7 +179,7 @@ func TestAttackAttemptBudgets(t *testing.T) {
 	if status != http.StatusForbidden || reply["error_message"] != "CONCURRENCY_LIMIT_EXCEEDED" {
 		t.Fatalf("past the address's attempts: %d %v", status, reply)
 	}
-	a := &rtcAttacker{t: t, src: liveSource{liveness.NewLiveCamera(rand.New(rand.NewPCG(5, 5)), s.victim, liveness.LiveOptions{})},
+	a := &rtcAttacker{t: t, src: liveSource{flashsim.NewLiveCamera(rand.New(rand.NewPCG(5, 5)), s.victim, flashsim.LiveOptions{})},
 		env: cameraEnvReport}
 	out := a.run(s.base, s.tokenFor(t, s.plain, "fourth", 2))
 	if out.errMsg == nil || out.errMsg["code"] != "TOO_MANY_ATTEMPTS" || out.colours != 0 {

@@ -26,13 +26,9 @@ import (
 // (serverTracker) and takes the client's clock as is (the same machine's),
 // so its verdict can differ at the margins; the server's record stays the
 // test's judge.
-func diagnose(t *testing.T, e *face.Engine, models string, out captureOutcome) {
+func diagnose(t *testing.T, e *face.Engine, out captureOutcome) {
 	t.Helper()
-	an, err := session.NewEngineAnalyzer(e, os.DirFS(filepath.Join(models, "face-api")))
-	if err != nil {
-		t.Errorf("diagnosis: %v", err)
-		return
-	}
+	an := session.NewEngineAnalyzer(e)
 	// The server does not send the holds: each is taken from when the
 	// page received its colour and the next one (or DONE).
 	type colour struct {

@@ -30,6 +30,7 @@ import (
 	"github.com/glint-id/glint/internal/imaging"
 	"github.com/glint-id/glint/internal/imaging/imagingtest"
 	"github.com/glint-id/glint/internal/liveness"
+	"github.com/glint-id/glint/internal/logtest"
 	"github.com/glint-id/glint/internal/sdk"
 	"github.com/glint-id/glint/internal/session"
 	"github.com/glint-id/glint/internal/store"
@@ -51,11 +52,11 @@ func TestBrowserVerification(t *testing.T) {
 	models := repoModels(t)
 	arts := artifactsDir(t)
 
-	e, err := loadEngine(models, engineConfig{})
+	e, err := loadEngine(models, face.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	data, err := os.ReadFile(filepath.Join(models, "face-api", "sample1.jpg"))
+	data, err := os.ReadFile(face.SamplePhoto(models, 1))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,7 +98,7 @@ func TestBrowserVerification(t *testing.T) {
 				res := srv.result(t, token)
 				logResult(t, res)
 				if out.attempts > 1 || res.Status != store.StatusOK || os.Getenv("GLINT_BROWSER_DIAG") != "" {
-					diagnose(t, e, models, out)
+					diagnose(t, e, out)
 				}
 				// A failed attempt is allowed only for what does not judge
 				// the face: on a loaded machine a stalled page leaves gaps
@@ -188,7 +189,7 @@ func TestBrowserVerification(t *testing.T) {
 		res := srv.result(t, token)
 		logResult(t, res)
 		if res.Status != store.StatusFailed || os.Getenv("GLINT_BROWSER_DIAG") != "" {
-			diagnose(t, e, models, out)
+			diagnose(t, e, out)
 		}
 		if res.Status != store.StatusFailed || out.outcome != "fail" {
 			t.Fatalf("replayed face: status %s, page outcome %q, want FAILED", res.Status, out.outcome)
@@ -598,7 +599,7 @@ type browserServer struct {
 	base string
 	env  map[string]string
 	dir  string
-	logs *syncWriter
+	logs *logtest.Buffer
 }
 
 // startBrowserServe runs `glint serve` in-process on a free loopback port
@@ -618,7 +619,7 @@ func startBrowserServe(t *testing.T, models string) *browserServer {
 func (s *browserServer) sessionLog(token string) []string { return sessionLog(s.logs, token) }
 
 // sessionLog returns the channel's lines about token in a serve log.
-func sessionLog(logs *syncWriter, token string) []string {
+func sessionLog(logs *logtest.Buffer, token string) []string {
 	var out []string
 	for _, line := range strings.Split(logs.String(), "\n") {
 		var m map[string]any
@@ -647,7 +648,7 @@ type evaluation struct {
 func (s *browserServer) evaluations(token string) []evaluation { return evaluations(s.logs, token) }
 
 // evaluations returns the attempts of token a serve log says were judged.
-func evaluations(logs *syncWriter, token string) []evaluation {
+func evaluations(logs *logtest.Buffer, token string) []evaluation {
 	var out []evaluation
 	for _, l := range sessionLog(logs, token) {
 		var ev evaluation

@@ -24,6 +24,7 @@ import (
 // docs/calibration.md.
 type calibrateCommand struct {
 	stdout, stderr io.Writer
+	env            func(name, def string) string // Main.env
 }
 
 // imageExts are the file name extensions --identities reads as images.
@@ -32,8 +33,8 @@ var imageExts = []string{".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp"}
 func (c *calibrateCommand) Run(ctx context.Context, args []string) error {
 	fl := flag.NewFlagSet("calibrate", flag.ContinueOnError)
 	fl.SetOutput(c.stderr)
-	models := fl.String("models", defaultModels(), "models `dir`")
-	cfg := engineFlags(fl)
+	models := fl.String("models", defaultModels(c.env), "models `dir`")
+	cfg := engineFlags(fl, c.env)
 	identities := fl.String("identities", "", "form every pair among the images of `dir`, one sub-folder per person")
 	exclude := fl.String("exclude", "group,noface", "with --identities: comma-separated sub-folders that are not people")
 	asJSON := fl.Bool("json", false, "print the calibration document instead of the table")

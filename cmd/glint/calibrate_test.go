@@ -120,17 +120,17 @@ func TestCalibrateImages(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := os.Stat(filepath.Join(models, "face-api", "sample1.jpg")); err != nil {
+	if _, err := os.Stat(face.SamplePhoto(models, 1)); err != nil {
 		t.Skip("models missing (run `make models`)")
 	}
-	eng, err := loadEngine(models, engineConfig{})
+	eng, err := loadEngine(models, face.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
 	var paths []string
 	for n := 1; n <= 3; n++ {
-		src := filepath.Join(models, "face-api", fmt.Sprintf("sample%d.jpg", n))
+		src := face.SamplePhoto(models, n)
 		img, err := readRGB(src)
 		if err != nil {
 			t.Fatal(err)

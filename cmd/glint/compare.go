@@ -15,6 +15,7 @@ import (
 // compareCommand compares the largest faces of two images.
 type compareCommand struct {
 	stdout io.Writer
+	env    func(name, def string) string // Main.env
 }
 
 type compareResult struct {
@@ -34,8 +35,8 @@ var errNoFace = errors.New("no face found")
 
 func (c *compareCommand) Run(ctx context.Context, args []string) error {
 	fl := flag.NewFlagSet("compare", flag.ContinueOnError)
-	models := fl.String("models", defaultModels(), "models `dir`")
-	cfg := engineFlags(fl)
+	models := fl.String("models", defaultModels(c.env), "models `dir`")
+	cfg := engineFlags(fl, c.env)
 	fl.Usage = func() {
 		fmt.Fprintln(fl.Output(), "usage: glint compare [flags] IMAGE_A IMAGE_B\n\nCompares the largest face of each image; prints distance, confidence (0-100), the confidence thresholds at FAR 1e-3…1e-6 and whether the 1e-3 one is reached, as JSON.")
 		fl.PrintDefaults()

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -21,18 +22,49 @@ import (
 const dbFile = "glint.db"
 
 // data is an opened data directory and database: the store and the
-// keyring over it.
+// keyring over it, and what the backend offers besides.
 type data struct {
 	db   store.Store
 	keys *auth.Keyring
+
+	// backend names the database's kind, "sqlite" or "postgres", for
+	// logs (never the URL: it may hold a password).
+	backend string
+
+	// limiter returns the keys' concurrency limiter for this database,
+	// logging to logger. A PostgreSQL database may be shared by several
+	// nodes, whose requests a key's limit must count together: its
+	// limiter keeps the slots as lease rows there. An SQLite database
+	// serves this node alone, which counts in memory.
+	limiter func(logger *slog.Logger) auth.Limiter
 }
 
-// databaseFlag defines --database (env GLINT_DATABASE), the choice of
-// backend, on a command that opens data.
-func databaseFlag(fs *flag.FlagSet, env func(name, def string) string) *string {
-	return fs.String("database", env("GLINT_DATABASE", ""),
+// dataHelp is the help text of --data, except serve's, which says more.
+const dataHelp = "data `directory` (env GLINT_DATA)"
+
+// dataFlags are --data and --database, which choose the data directory
+// and the database of a command that opens them.
+type dataFlags struct {
+	dir      string
+	database string
+}
+
+// addDataFlags defines --data (env GLINT_DATA, default ./data), with the
+// help text help, and --database (env GLINT_DATABASE), the choice of
+// backend, on fs.
+func addDataFlags(fs *flag.FlagSet, env func(name, def string) string, help string) *dataFlags {
+	f := &dataFlags{}
+	fs.StringVar(&f.dir, "data", env("GLINT_DATA", "./data"), help)
+	fs.StringVar(&f.database, "database", env("GLINT_DATABASE", ""),
 		"PostgreSQL `URL` (postgres://…) of a database that several nodes share; empty: SQLite in --data. "+
 			"The secret pepper stays in --data: every node needs a copy of the same file (env GLINT_DATABASE)")
+	return f
+}
+
+// open opens the data directory and the database the flags name (see
+// openDatabase).
+func (f *dataFlags) open(ctx context.Context) (*data, error) {
+	return openDatabase(ctx, f.dir, f.database)
 }
 
 // openData opens the data directory dir with its SQLite database: it is
@@ -44,10 +76,11 @@ func openData(ctx context.Context, dir string) (*data, error) {
 // openDatabase opens (creating on first use) the data directory dir, which
 // holds the secret pepper, and the database: with an empty databaseURL the
 // SQLite database in dir, with a postgres:// or postgresql:// URL that
-// PostgreSQL database. The directory is private to its owner since it
-// holds the pepper, and with SQLite biometric records: a new one is made
-// mode 0700, and an existing one that group or others may enter is
-// refused (privateDir).
+// PostgreSQL database; each backend comes with the keys' concurrency
+// limiter that suits it (data.limiter). The directory is private to its
+// owner since it holds the pepper, and with SQLite biometric records: a
+// new one is made mode 0700, and an existing one that group or others may
+// enter is refused (privateDir).
 //
 // Every node on one PostgreSQL database must use the same pepper, the key
 // of every stored secret hash: copy the pepper file into each node's data
@@ -58,30 +91,38 @@ func openDatabase(ctx context.Context, dir, databaseURL string) (*data, error) {
 	if err := privateDir(dir); err != nil {
 		return nil, err
 	}
-	var db store.Store
+	d := &data{}
 	switch {
 	case databaseURL == "":
 		s := sqlite.New(filepath.Join(dir, dbFile))
 		if err := s.Open(ctx); err != nil {
 			return nil, err
 		}
-		db = s
+		d.db, d.backend = s, "sqlite"
+		d.limiter = func(*slog.Logger) auth.Limiter { return &auth.LocalLimiter{} }
 	case strings.HasPrefix(databaseURL, "postgres://"), strings.HasPrefix(databaseURL, "postgresql://"):
 		s, err := openPostgres(ctx, dir, databaseURL)
 		if err != nil {
 			return nil, err
 		}
-		db = s
+		d.db, d.backend = s, "postgres"
+		d.limiter = func(logger *slog.Logger) auth.Limiter {
+			l := postgres.NewLimiter(s)
+			l.TTL = leaseTTL
+			l.Logger = logger
+			return l
+		}
 	default:
 		// Not quoted: it may hold a password.
 		return nil, errors.New("--database: want a postgres:// or postgresql:// URL, or nothing for SQLite in --data")
 	}
 	pepper, err := auth.LoadPepper(dir)
 	if err != nil {
-		db.Close()
+		d.db.Close()
 		return nil, err
 	}
-	return &data{db: db, keys: &auth.Keyring{Store: db, Pepper: pepper}}, nil
+	d.keys = &auth.Keyring{Store: d.db, Pepper: pepper}
+	return d, nil
 }
 
 // privateDir creates the data directory dir, mode 0700, or checks that
@@ -123,7 +164,7 @@ func shellQuote(s string) string {
 // openPostgres opens the PostgreSQL store, refusing (before a new pepper is
 // created) a data directory without the pepper next to a database with
 // keys.
-func openPostgres(ctx context.Context, dir, databaseURL string) (store.Store, error) {
+func openPostgres(ctx context.Context, dir, databaseURL string) (*postgres.DB, error) {
 	_, statErr := os.Stat(filepath.Join(dir, auth.PepperFile))
 	db := postgres.New(databaseURL)
 	if err := db.Open(ctx); err != nil {

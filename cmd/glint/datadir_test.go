@@ -12,8 +12,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/glint-id/glint/internal/api"
 )
 
 // withUmask runs the test under umask m, so that file modes show what the
@@ -118,9 +116,9 @@ func TestDataDirTightensOldFiles(t *testing.T) {
 // An existing data directory that group or others may enter is refused
 // by every command that opens it, with the command that fixes it.
 func TestDataDirSharedRefused(t *testing.T) {
-	old := newEngine
-	newEngine = func(string, string) (api.FaceEngine, error) { return stubEngine{}, nil }
-	defer func() { newEngine = old }()
+	old := loadModels
+	loadModels = stubModels(stubEngine{})
+	defer func() { loadModels = old }()
 
 	for _, mode := range []fs.FileMode{0o755, 0o750, 0o701, 0o707} {
 		dir := filepath.Join(t.TempDir(), "shared data")

@@ -14,6 +14,7 @@ import (
 // detectCommand prints the faces found in images as JSON.
 type detectCommand struct {
 	stdout io.Writer
+	env    func(name, def string) string // Main.env
 }
 
 type detectFace struct {
@@ -35,8 +36,8 @@ type detectResult struct {
 
 func (c *detectCommand) Run(ctx context.Context, args []string) error {
 	fl := flag.NewFlagSet("detect", flag.ContinueOnError)
-	models := fl.String("models", defaultModels(), "models `dir`")
-	cfg := engineFlags(fl)
+	models := fl.String("models", defaultModels(c.env), "models `dir`")
+	cfg := engineFlags(fl, c.env)
 	rotate := fl.Bool("rotate", false, "search at 90/180/270 degrees when no face is upright")
 	fl.Usage = func() {
 		fmt.Fprintln(fl.Output(), "usage: glint detect [flags] IMAGE...\n\nPrints one JSON object per image: faces with box, score, 68 landmarks and quality.")

@@ -29,10 +29,9 @@ func repoModels(t testing.TB) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, f := range []string{"sample1.jpg", "ssd_mobilenetv1_model.bin"} {
-		if _, err := os.Stat(filepath.Join(dir, "face-api", f)); err != nil {
-			t.Fatalf("models missing (run `make models`): %v", err)
-		}
+	// `make models` fetches the sample photos with the networks.
+	if _, err := os.Stat(face.SamplePhoto(dir, 1)); err != nil {
+		t.Fatalf("models missing (run `make models`): %v", err)
 	}
 	return dir
 }
@@ -45,14 +44,14 @@ func TestGetTokenRealEngine(t *testing.T) {
 		t.Skip("runs the face engine")
 	}
 	models := repoModels(t)
-	read := func(name string) []byte {
-		b, err := os.ReadFile(filepath.Join(models, "face-api", name))
+	read := func(n int) []byte {
+		b, err := os.ReadFile(face.SamplePhoto(models, n))
 		if err != nil {
 			t.Fatal(err)
 		}
 		return b
 	}
-	group := read("sample1.jpg") // three faces
+	group := read(1) // three faces
 	img, _, err := imaging.Decode(group, 0)
 	if err != nil {
 		t.Fatal(err)
@@ -114,7 +113,7 @@ func TestGetTokenMixedLoad(t *testing.T) {
 		t.Skip("runs the face engine 50 times")
 	}
 	models := repoModels(t)
-	group, err := os.ReadFile(filepath.Join(models, "face-api", "sample2.jpg"))
+	group, err := os.ReadFile(face.SamplePhoto(models, 2))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -243,7 +242,7 @@ func postParts(t testing.TB, url string, fields map[string]string, parts []formP
 // median and 95th percentile.
 func BenchmarkGetTokenRealEngine(b *testing.B) {
 	models := repoModels(b)
-	data, err := os.ReadFile(filepath.Join(models, "face-api", "sample1.jpg"))
+	data, err := os.ReadFile(face.SamplePhoto(models, 1))
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -25,6 +25,7 @@ import (
 // face_count, ...).
 type evalCommand struct {
 	stdout, stderr io.Writer
+	env            func(name, def string) string // Main.env
 }
 
 type stageMs struct {
@@ -64,8 +65,8 @@ type detectionReport struct {
 
 func (c *evalCommand) Run(ctx context.Context, args []string) error {
 	fl := flag.NewFlagSet("eval", flag.ContinueOnError)
-	models := fl.String("models", defaultModels(), "models `dir`")
-	cfg := engineFlags(fl)
+	models := fl.String("models", defaultModels(c.env), "models `dir`")
+	cfg := engineFlags(fl, c.env)
 	dump := fl.String("dump", "", "also write each pair's distance to `file` (TSV: path_a, path_b, same, distance)")
 	fl.Usage = func() {
 		fmt.Fprintln(fl.Output(), `usage: glint eval [flags] PAIRS.tsv|MANIFEST.tsv

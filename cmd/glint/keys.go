@@ -5,9 +5,10 @@ import (
 	"fmt"
 )
 
-// KeysCommand manages API keys in a data directory. It dispatches to its
-// own subcommands, each in a file of its own.
-type KeysCommand struct {
+// keysCommand manages the API keys of a database (SQLite in --data, or
+// the PostgreSQL one --database names). It dispatches to its own
+// subcommands, each in a file of its own.
+type keysCommand struct {
 	*Main
 }
 
@@ -15,18 +16,18 @@ var keysCommands = []struct {
 	name, summary string
 	new           func(*Main) command
 }{
-	{"create", "create a key and print its api_key and api_secret", func(m *Main) command { return &KeysCreateCommand{Main: m} }},
-	{"list", "list keys with their usage", func(m *Main) command { return &KeysListCommand{Main: m} }},
-	{"set", "change a key's settings (limits, origins, result retention, upload fallback, attempts per uuid)", func(m *Main) command { return &KeysSetCommand{Main: m} }},
-	{"disable", "refuse a key's requests (AUTHORIZATION_ERROR:API_KEY_BE_DISCONTINUED)", func(m *Main) command { return &KeysStateCommand{Main: m, action: "disable"} }},
-	{"enable", "accept a disabled key's requests again", func(m *Main) command { return &KeysStateCommand{Main: m, action: "enable"} }},
-	{"delete", "delete a key and its verifications (its usage history stays)", func(m *Main) command { return &KeysStateCommand{Main: m, action: "delete"} }},
-	{"notify", "turn signed result notifications on (--url) or off (--off)", func(m *Main) command { return &KeysNotifyCommand{Main: m} }},
-	{"deliveries", "print the notification delivery log of a key", func(m *Main) command { return &KeysDeliveriesCommand{Main: m} }},
+	{"create", "create a key and print its api_key and api_secret", func(m *Main) command { return &keysCreateCommand{Main: m} }},
+	{"list", "list keys with their usage", func(m *Main) command { return &keysListCommand{Main: m} }},
+	{"set", "change a key's settings (limits, origins, result retention, upload fallback, attempts per uuid)", func(m *Main) command { return &keysSetCommand{Main: m} }},
+	{"disable", "refuse a key's requests (AUTHORIZATION_ERROR:API_KEY_BE_DISCONTINUED)", func(m *Main) command { return &keysStateCommand{Main: m, action: "disable"} }},
+	{"enable", "accept a disabled key's requests again", func(m *Main) command { return &keysStateCommand{Main: m, action: "enable"} }},
+	{"delete", "delete a key and its verifications (its usage history stays)", func(m *Main) command { return &keysStateCommand{Main: m, action: "delete"} }},
+	{"notify", "turn signed result notifications on (--url) or off (--off)", func(m *Main) command { return &keysNotifyCommand{Main: m} }},
+	{"deliveries", "print the notification delivery log of a key", func(m *Main) command { return &keysDeliveriesCommand{Main: m} }},
 }
 
 // Run implements command.
-func (c *KeysCommand) Run(ctx context.Context, args []string) error {
+func (c *keysCommand) Run(ctx context.Context, args []string) error {
 	if len(args) > 0 {
 		if args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
 			c.usage()
@@ -43,7 +44,7 @@ func (c *KeysCommand) Run(ctx context.Context, args []string) error {
 	return errUsage
 }
 
-func (c *KeysCommand) usage() {
+func (c *keysCommand) usage() {
 	fmt.Fprintln(c.Stderr, "Usage: glint keys <subcommand> [flags]")
 	fmt.Fprintln(c.Stderr)
 	fmt.Fprintln(c.Stderr, "Subcommands:")

@@ -11,17 +11,16 @@ import (
 	"github.com/glint-id/glint/internal/store"
 )
 
-// KeysCreateCommand creates an API key.
-type KeysCreateCommand struct {
+// keysCreateCommand creates an API key.
+type keysCreateCommand struct {
 	*Main
 }
 
 // Run implements command. It prints {"api_key":…,"api_secret":…}; the
 // secret is shown this once and cannot be recovered.
-func (c *KeysCreateCommand) Run(ctx context.Context, args []string) error {
+func (c *keysCreateCommand) Run(ctx context.Context, args []string) error {
 	fs := c.newFlagSet("glint keys create", "glint keys create --name NAME [--data DIR] [flags]")
-	dataDir := fs.String("data", c.env("GLINT_DATA", "./data"), "data `directory` (env GLINT_DATA)")
-	database := databaseFlag(fs, c.env)
+	dataOpts := addDataFlags(fs, c.env, dataHelp)
 	name := fs.String("name", "", "a `name` for the key's holder (required)")
 	noCompare := fs.Bool("no-compare", false, "deny face comparison (get_token answers AUTHORIZATION_ERROR:NO_VERIFY_PERMISSION)")
 	allowIP := fs.String("allow-ip", "", "comma-separated client `CIDRs` allowed to use the key (default: any)")
@@ -67,7 +66,7 @@ func (c *KeysCreateCommand) Run(ctx context.Context, args []string) error {
 		return usageError(fs, "--allow-origin: %v", err)
 	}
 
-	d, err := openDatabase(ctx, *dataDir, *database)
+	d, err := dataOpts.open(ctx)
 	if err != nil {
 		return err
 	}

@@ -8,8 +8,8 @@ import (
 	"time"
 )
 
-// KeysDeliveriesCommand prints a key's notification delivery log.
-type KeysDeliveriesCommand struct {
+// keysDeliveriesCommand prints a key's notification delivery log.
+type keysDeliveriesCommand struct {
 	*Main
 }
 
@@ -28,10 +28,9 @@ type deliveryListing struct {
 }
 
 // Run implements command.
-func (c *KeysDeliveriesCommand) Run(ctx context.Context, args []string) error {
+func (c *keysDeliveriesCommand) Run(ctx context.Context, args []string) error {
 	fs := c.newFlagSet("glint keys deliveries", "glint keys deliveries [--data DIR] [--token TOKEN] [--json] API_KEY")
-	dataDir := fs.String("data", c.env("GLINT_DATA", "./data"), "data `directory` (env GLINT_DATA)")
-	database := databaseFlag(fs, c.env)
+	dataOpts := addDataFlags(fs, c.env, dataHelp)
 	token := fs.String("token", "", "only the attempts for this `token`")
 	asJSON := fs.Bool("json", false, "print a JSON array instead of a table")
 	rest, err := parseFlags(fs, args)
@@ -41,7 +40,7 @@ func (c *KeysDeliveriesCommand) Run(ctx context.Context, args []string) error {
 	if len(rest) != 1 {
 		return usageError(fs, "give exactly one API_KEY")
 	}
-	d, err := openDatabase(ctx, *dataDir, *database)
+	d, err := dataOpts.open(ctx)
 	if err != nil {
 		return err
 	}

@@ -11,8 +11,9 @@ import (
 	"github.com/glint-id/glint/internal/store"
 )
 
-// KeysListCommand lists keys with their usage from the ledger.
-type KeysListCommand struct {
+// keysListCommand lists the keys, with their settings and their usage
+// totals from the ledger.
+type keysListCommand struct {
 	*Main
 }
 
@@ -46,10 +47,9 @@ type keyListing struct {
 }
 
 // Run implements command.
-func (c *KeysListCommand) Run(ctx context.Context, args []string) error {
+func (c *keysListCommand) Run(ctx context.Context, args []string) error {
 	fs := c.newFlagSet("glint keys list", "glint keys list [--data DIR] [--json]")
-	dataDir := fs.String("data", c.env("GLINT_DATA", "./data"), "data `directory` (env GLINT_DATA)")
-	database := databaseFlag(fs, c.env)
+	dataOpts := addDataFlags(fs, c.env, dataHelp)
 	asJSON := fs.Bool("json", false, "print a JSON array instead of a table")
 	rest, err := parseFlags(fs, args)
 	if err != nil {
@@ -58,7 +58,7 @@ func (c *KeysListCommand) Run(ctx context.Context, args []string) error {
 	if len(rest) > 0 {
 		return usageError(fs, "unexpected argument %q", rest[0])
 	}
-	d, err := openDatabase(ctx, *dataDir, *database)
+	d, err := dataOpts.open(ctx)
 	if err != nil {
 		return err
 	}

@@ -18,14 +18,14 @@ import (
 	"github.com/glint-id/glint/internal/notify"
 )
 
-// KeysNotifyCommand turns a key's result notifications on (with the URL
+// keysNotifyCommand turns a key's result notifications on (with the URL
 // to POST to) or off.
 //
 // Notifications are signed with the key's api_secret, which Glint keeps
 // only as a hash; so turning them on takes the secret once more, checks
 // it against the hash and stores it sealed under the data directory's
 // pepper (auth.Seal).
-type KeysNotifyCommand struct {
+type keysNotifyCommand struct {
 	*Main
 
 	// stdin is where the api_secret is read from without --secret-file;
@@ -34,12 +34,11 @@ type KeysNotifyCommand struct {
 }
 
 // Run implements command.
-func (c *KeysNotifyCommand) Run(ctx context.Context, args []string) error {
+func (c *keysNotifyCommand) Run(ctx context.Context, args []string) error {
 	fs := c.newFlagSet("glint keys notify",
 		"glint keys notify [--data DIR] API_KEY --url URL [--secret-file FILE] [--allow-http] [--allow-private]  (api_secret on stdin)\n"+
 			"       glint keys notify [--data DIR] API_KEY --off")
-	dataDir := fs.String("data", c.env("GLINT_DATA", "./data"), "data `directory` (env GLINT_DATA)")
-	database := databaseFlag(fs, c.env)
+	dataOpts := addDataFlags(fs, c.env, dataHelp)
 	rawURL := fs.String("url", "", "`URL` that receives a signed POST of each finished verification's result")
 	off := fs.Bool("off", false, "stop notifications and forget the sealed secret; queued ones are dropped")
 	secretFile := fs.String("secret-file", "", "read the key's api_secret from `file` instead of stdin")
@@ -62,7 +61,7 @@ func (c *KeysNotifyCommand) Run(ctx context.Context, args []string) error {
 		}
 	}
 
-	d, err := openDatabase(ctx, *dataDir, *database)
+	d, err := dataOpts.open(ctx)
 	if err != nil {
 		return err
 	}
@@ -97,7 +96,7 @@ func (c *KeysNotifyCommand) Run(ctx context.Context, args []string) error {
 
 // readSecret reads the api_secret from path, or from stdin without one:
 // unechoed after a prompt on a terminal, else its first line.
-func (c *KeysNotifyCommand) readSecret(path string) (auth.Secret, error) {
+func (c *keysNotifyCommand) readSecret(path string) (auth.Secret, error) {
 	var line string
 	switch {
 	case path != "":

@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"github.com/glint-id/glint/client"
-	"github.com/glint-id/glint/internal/api"
 	"github.com/glint-id/glint/internal/auth"
 	"github.com/glint-id/glint/internal/imaging/imagingtest"
 	"github.com/glint-id/glint/internal/store"
@@ -80,7 +79,7 @@ func TestKeysNotify(t *testing.T) {
 	}
 
 	// The secret from stdin, and a wrong one.
-	cmd := &KeysNotifyCommand{Main: &Main{Stdout: io.Discard, Stderr: io.Discard, Getenv: func(k string) string { return env[k] }},
+	cmd := &keysNotifyCommand{Main: &Main{Stdout: io.Discard, Stderr: io.Discard, Getenv: func(k string) string { return env[k] }},
 		stdin: strings.NewReader(plain["api_secret"] + "\n")}
 	if err := cmd.Run(context.Background(), []string{id, "--url", "https://other.example/h"}); err != nil {
 		t.Fatalf("secret on stdin: %v", err)
@@ -254,11 +253,11 @@ func finishForTest(t *testing.T, st store.Store, token, keyID string) {
 // TestNotificationEndToEnd runs glint serve with a key whose
 // notifications go to a local receiver: a token issued over HTTP and
 // finished reaches the receiver signed. It swaps the package's
-// newEngine, so it does not run in parallel.
+// loadModels, so it does not run in parallel.
 func TestNotificationEndToEnd(t *testing.T) {
-	old := newEngine
-	newEngine = func(string, string) (api.FaceEngine, error) { return stubEngine{}, nil }
-	defer func() { newEngine = old }()
+	old := loadModels
+	loadModels = stubModels(stubEngine{})
+	defer func() { loadModels = old }()
 
 	got := make(chan *client.Result, 1)
 	var secret string

@@ -10,19 +10,18 @@ import (
 	"github.com/glint-id/glint/internal/store"
 )
 
-// KeysSetCommand changes the settings of one key; flags not given keep
+// keysSetCommand changes the settings of one key; flags not given keep
 // their values. Changes apply to new tokens: a verification keeps the
 // retention its key had when it was issued. The upload fallback and the
 // attempts per uuid are the key's as they are when a token uses them.
-type KeysSetCommand struct {
+type keysSetCommand struct {
 	*Main
 }
 
 // Run implements command.
-func (c *KeysSetCommand) Run(ctx context.Context, args []string) error {
+func (c *keysSetCommand) Run(ctx context.Context, args []string) error {
 	fs := c.newFlagSet("glint keys set", "glint keys set [--data DIR] [flags] API_KEY")
-	dataDir := fs.String("data", c.env("GLINT_DATA", "./data"), "data `directory` (env GLINT_DATA)")
-	database := databaseFlag(fs, c.env)
+	dataOpts := addDataFlags(fs, c.env, dataHelp)
 	name := fs.String("name", "", "a new `name` for the key's holder")
 	compare := fs.Bool("compare", true, "grant (true) or deny (false) face comparison")
 	allowIP := fs.String("allow-ip", "", "comma-separated client `CIDRs` allowed to use the key (\"\" or \"any\": any)")
@@ -47,7 +46,7 @@ func (c *KeysSetCommand) Run(ctx context.Context, args []string) error {
 		return usageError(fs, "nothing to change: give at least one setting")
 	}
 
-	d, err := openDatabase(ctx, *dataDir, *database)
+	d, err := dataOpts.open(ctx)
 	if err != nil {
 		return err
 	}

@@ -8,17 +8,16 @@ import (
 	"github.com/glint-id/glint/internal/store"
 )
 
-// KeysStateCommand disables, enables or deletes one key.
-type KeysStateCommand struct {
+// keysStateCommand disables, enables or deletes one key.
+type keysStateCommand struct {
 	*Main
 	action string // "disable", "enable" or "delete"
 }
 
 // Run implements command.
-func (c *KeysStateCommand) Run(ctx context.Context, args []string) error {
+func (c *keysStateCommand) Run(ctx context.Context, args []string) error {
 	fs := c.newFlagSet("glint keys "+c.action, "glint keys "+c.action+" [--data DIR] API_KEY")
-	dataDir := fs.String("data", c.env("GLINT_DATA", "./data"), "data `directory` (env GLINT_DATA)")
-	database := databaseFlag(fs, c.env)
+	dataOpts := addDataFlags(fs, c.env, dataHelp)
 	rest, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -27,7 +26,7 @@ func (c *KeysStateCommand) Run(ctx context.Context, args []string) error {
 		return usageError(fs, "give exactly one API_KEY")
 	}
 	id := rest[0]
-	d, err := openDatabase(ctx, *dataDir, *database)
+	d, err := dataOpts.open(ctx)
 	if err != nil {
 		return err
 	}
@@ -44,7 +43,7 @@ func (c *KeysStateCommand) Run(ctx context.Context, args []string) error {
 		return fmt.Errorf("keys: unknown action %q", c.action)
 	}
 	if errors.Is(err, store.ErrNotFound) {
-		return fmt.Errorf("no key %q in %s", id, *dataDir)
+		return fmt.Errorf("no key %q in %s", id, dataOpts.dir)
 	}
 	if err != nil {
 		return err

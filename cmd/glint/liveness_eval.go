@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -15,6 +14,7 @@ import (
 
 	"github.com/glint-id/glint/internal/face"
 	"github.com/glint-id/glint/internal/liveness"
+	"github.com/glint-id/glint/internal/liveness/flashsim"
 )
 
 // livenessEvalCommand renders flash-liveness sequences from face photos,
@@ -22,6 +22,7 @@ import (
 // reflection analysis.
 type livenessEvalCommand struct {
 	stdout, stderr io.Writer
+	env            func(name, def string) string // Main.env
 }
 
 func (c *livenessEvalCommand) Run(ctx context.Context, args []string) error {
@@ -31,9 +32,9 @@ func (c *livenessEvalCommand) Run(ctx context.Context, args []string) error {
 	seed := fl.Int64("seed", 1, "random `seed`; the same seed renders the same sequences")
 	asJSON := fl.Bool("json", false, "print one JSON object: n_per_species, seed, bpcer, bpcer_interval, apcer and intervals per species")
 	speciesList := fl.String("species", "", "comma-separated `species` to evaluate (default all)")
-	models := fl.String("models", defaultModels(), "models `dir`")
-	names := make([]string, 0, len(liveness.Species))
-	for _, s := range liveness.Species {
+	models := fl.String("models", defaultModels(c.env), "models `dir`")
+	names := make([]string, 0, len(flashsim.Species))
+	for _, s := range flashsim.Species {
 		names = append(names, s.Name)
 	}
 	fl.Usage = func() {
@@ -63,7 +64,7 @@ threshold. See docs/liveness.md for what the simulator assumes.`)
 	if *speciesList != "" {
 		for _, name := range strings.Split(*speciesList, ",") {
 			name = strings.TrimSpace(name)
-			if _, ok := liveness.SpeciesInfoOf(name); !ok {
+			if _, ok := flashsim.SpeciesInfoOf(name); !ok {
 				return usageError(fl, "unknown species %q", name)
 			}
 			if !slices.Contains(species, name) {
@@ -72,11 +73,11 @@ threshold. See docs/liveness.md for what the simulator assumes.`)
 		}
 	}
 	if len(images) == 0 {
-		for i := 1; i <= 6; i++ {
-			images = append(images, filepath.Join(*models, "face-api", "sample"+strconv.Itoa(i)+".jpg"))
+		for n := 1; n <= face.SamplePhotos; n++ {
+			images = append(images, face.SamplePhoto(*models, n))
 		}
 	}
-	eng, err := loadEngine(*models, engineConfig{})
+	eng, err := loadEngine(*models, face.Options{})
 	if err != nil {
 		return err
 	}
@@ -90,7 +91,7 @@ threshold. See docs/liveness.md for what the simulator assumes.`)
 	}
 	start := time.Now()
 	var bar *progress
-	rep, err := liveness.Evaluate(ctx, eng, photos, *n, *seed, liveness.Options{}, liveness.EvalOptions{
+	rep, err := flashsim.Evaluate(ctx, eng, photos, *n, *seed, liveness.Options{}, flashsim.EvalOptions{
 		Species: species,
 		Progress: func(done, total int) {
 			if bar == nil {
@@ -121,13 +122,13 @@ threshold. See docs/liveness.md for what the simulator assumes.`)
 // interval and what stops the species, then the checks that rejected
 // sequences and the spread of each check's value, for people tuning the
 // analysis.
-func (c *livenessEvalCommand) printReport(rep liveness.Report, took time.Duration) {
+func (c *livenessEvalCommand) printReport(rep flashsim.Report, took time.Duration) {
 	w := c.stdout
 	fmt.Fprintf(w, "%d sequences per species from %d faces, seed %d, %s\n\n", rep.NPerSpecies, rep.Subjects, rep.Seed, took.Round(time.Second))
 	fmt.Fprintf(w, "%-16s %5s %8s %8s  %-18s  %s\n", "species", "n", "accepted", "rate", "95 % CI", "caught by physics")
 	pct := func(x float64) string { return strconv.FormatFloat(100*x, 'f', 2, 64) }
 	for _, s := range rep.Species {
-		info, _ := liveness.SpeciesInfoOf(s.Species)
+		info, _ := flashsim.SpeciesInfoOf(s.Species)
 		label, caught := "BPCER", "-"
 		switch {
 		case !info.Attack:

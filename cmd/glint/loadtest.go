@@ -7,10 +7,10 @@ import (
 	"fmt"
 	"net"
 	"net/url"
-	"path/filepath"
 	"strings"
 	"time"
 
+	"github.com/glint-id/glint/internal/face"
 	"github.com/glint-id/glint/internal/loadgen"
 )
 
@@ -116,7 +116,7 @@ Flags:
 	}
 	dir := *imagesDir
 	if dir == "" {
-		dir = filepath.Join(c.env("GLINT_MODELS", "./models"), "face-api")
+		dir = face.SampleDir(c.env("GLINT_MODELS", "./models"))
 	}
 	images, err := loadgen.ReadImages(dir)
 	if err != nil {

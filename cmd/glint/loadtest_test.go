@@ -10,9 +10,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/glint-id/glint/internal/api"
+	"github.com/glint-id/glint/internal/face"
 	"github.com/glint-id/glint/internal/imaging/imagingtest"
 	"github.com/glint-id/glint/internal/loadgen"
+	"github.com/glint-id/glint/internal/logtest"
 )
 
 func TestLoadtestTarget(t *testing.T) {
@@ -81,9 +82,9 @@ func TestLoadtestRefusals(t *testing.T) {
 // loadtestStubEngine makes serve use stubEngine for the rest of the test; the
 // package variable is shared, so such tests do not run in parallel.
 func loadtestStubEngine(t *testing.T) {
-	old := newEngine
-	newEngine = func(string, string) (api.FaceEngine, error) { return stubEngine{}, nil }
-	t.Cleanup(func() { newEngine = old })
+	old := loadModels
+	loadModels = stubModels(stubEngine{})
+	t.Cleanup(func() { loadModels = old })
 }
 
 // writeLoadImages writes two small photos and a file that is not one to a
@@ -180,7 +181,7 @@ func TestLoadtest(t *testing.T) {
 		// Long enough for the preflight on a busy machine.
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		defer cancel()
-		var stdout, stderr syncWriter
+		var stdout, stderr logtest.Buffer
 		m := &Main{Stdout: &stdout, Stderr: &stderr, Getenv: func(k string) string { return env[k] }}
 		err := (&loadtestCommand{Main: m}).Run(ctx, []string{"--url", base, "--images", images,
 			"--requests", "0", "--duration", "1m", "--json"})
@@ -203,7 +204,7 @@ func TestLoadtestRealEngine(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := os.Stat(filepath.Join(models, "face-api", "sample1.jpg")); err != nil {
+	if _, err := os.Stat(face.SamplePhoto(models, 1)); err != nil {
 		t.Skipf("models missing (run `make models`): %v", err)
 	}
 	base, key, secret := startServe(t, models)

@@ -24,14 +24,14 @@ var commands = []struct {
 	name, summary string
 	new           func(*Main) command
 }{
-	{"serve", "run the HTTP service", func(m *Main) command { return &ServeCommand{Main: m} }},
-	{"keys", "create, list, disable, enable and delete API keys", func(m *Main) command { return &KeysCommand{Main: m} }},
+	{"serve", "run the HTTP service", func(m *Main) command { return &serveCommand{Main: m} }},
+	{"keys", "create, list, disable, enable and delete API keys", func(m *Main) command { return &keysCommand{Main: m} }},
 	{"usage", "print the usage ledger of a period, as totals or CSV", func(m *Main) command { return &usageCommand{Main: m} }},
-	{"detect", "print the faces found in images as JSON", func(m *Main) command { return &detectCommand{stdout: m.Stdout} }},
-	{"compare", "compare the largest faces of two images", func(m *Main) command { return &compareCommand{stdout: m.Stdout} }},
-	{"eval", "measure detection or verification on labelled data", func(m *Main) command { return &evalCommand{stdout: m.Stdout, stderr: m.Stderr} }},
-	{"calibrate", "measure the confidence mapping and FAR thresholds on labelled data", func(m *Main) command { return &calibrateCommand{stdout: m.Stdout, stderr: m.Stderr} }},
-	{"liveness-eval", "measure flash liveness on rendered genuine and attack sequences", func(m *Main) command { return &livenessEvalCommand{stdout: m.Stdout, stderr: m.Stderr} }},
+	{"detect", "print the faces found in images as JSON", func(m *Main) command { return &detectCommand{stdout: m.Stdout, env: m.env} }},
+	{"compare", "compare the largest faces of two images", func(m *Main) command { return &compareCommand{stdout: m.Stdout, env: m.env} }},
+	{"eval", "measure detection or verification on labelled data", func(m *Main) command { return &evalCommand{stdout: m.Stdout, stderr: m.Stderr, env: m.env} }},
+	{"calibrate", "measure the confidence mapping and FAR thresholds on labelled data", func(m *Main) command { return &calibrateCommand{stdout: m.Stdout, stderr: m.Stderr, env: m.env} }},
+	{"liveness-eval", "measure flash liveness on rendered genuine and attack sequences", func(m *Main) command { return &livenessEvalCommand{stdout: m.Stdout, stderr: m.Stderr, env: m.env} }},
 	{"loadtest", "load a running Glint over HTTP and report throughput and latency", func(m *Main) command { return &loadtestCommand{Main: m} }},
 }
 

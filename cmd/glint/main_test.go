@@ -23,12 +23,13 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/glint-id/glint/internal/api"
 	"github.com/glint-id/glint/internal/imaging/imagingtest"
+	"github.com/glint-id/glint/internal/logtest"
+	"github.com/glint-id/glint/internal/store"
 )
 
 // run runs glint in-process with args and the given environment, returning
@@ -207,22 +208,28 @@ func TestIsLoopback(t *testing.T) {
 // stubEngine finds one face in anything.
 type stubEngine struct{}
 
-func (stubEngine) Reference(context.Context, image.Image, api.ReferenceOptions) (api.Reference, error) {
-	return api.Reference{Embedding: []float32{1}, Crop: []byte{1}, Model: "stub"}, nil
+func (stubEngine) Reference(context.Context, image.Image, api.ReferenceOptions) (store.Reference, error) {
+	return store.Reference{Embedding: []float32{1}, Crop: []byte{1}, Model: "stub"}, nil
+}
+
+// stubModels returns a loadModels that gives serve references for
+// get_token and no face engine, so the capture side is off.
+func stubModels(references api.ReferenceChooser) func(modelsDir, calibration string) (serveModels, error) {
+	return func(string, string) (serveModels, error) { return serveModels{references: references}, nil }
 }
 
 // TestServe starts the real serve command with a stub engine, creates a key
 // with the keys command, gets a token over HTTP and shuts down gracefully.
-// It swaps the package's newEngine, so it does not run in parallel.
+// It swaps the package's loadModels, so it does not run in parallel.
 func TestServe(t *testing.T) {
-	old := newEngine
-	newEngine = func(dir, _ string) (api.FaceEngine, error) {
+	old := loadModels
+	loadModels = func(dir, _ string) (serveModels, error) {
 		if dir != "/models/here" {
 			t.Errorf("engine got models dir %q", dir)
 		}
-		return stubEngine{}, nil
+		return serveModels{references: stubEngine{}}, nil
 	}
-	defer func() { newEngine = old }()
+	defer func() { loadModels = old }()
 
 	dir := t.TempDir()
 	env := map[string]string{"GLINT_DATA": dir, "GLINT_MODELS": "/models/here", "GLINT_LISTEN": "127.0.0.1:0"}
@@ -275,7 +282,7 @@ func TestServe(t *testing.T) {
 type inProcessServer struct {
 	base   string // http://127.0.0.1:port
 	addr   net.Addr
-	logs   *syncWriter
+	logs   *logtest.Buffer
 	cancel context.CancelFunc
 	done   chan error
 }
@@ -286,9 +293,9 @@ type inProcessServer struct {
 func serveInProcess(t testing.TB, env map[string]string, args ...string) *inProcessServer {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	s := &inProcessServer{logs: &syncWriter{}, cancel: cancel, done: make(chan error, 1)}
+	s := &inProcessServer{logs: &logtest.Buffer{}, cancel: cancel, done: make(chan error, 1)}
 	addrc := make(chan net.Addr, 1)
-	cmd := &ServeCommand{
+	cmd := &serveCommand{
 		Main:     &Main{Stdout: io.Discard, Stderr: s.logs, Getenv: func(k string) string { return env[k] }},
 		onListen: func(a net.Addr) { addrc <- a },
 	}
@@ -328,29 +335,12 @@ func (s *inProcessServer) stop() error {
 	}
 }
 
-type syncWriter struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (w *syncWriter) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.b.Write(p)
-}
-
-func (w *syncWriter) String() string {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.b.String()
-}
-
 // TestServeTLS serves HTTPS on a non-loopback-capable setup with a
 // certificate made in the test.
 func TestServeTLS(t *testing.T) {
-	old := newEngine
-	newEngine = func(string, string) (api.FaceEngine, error) { return stubEngine{}, nil }
-	defer func() { newEngine = old }()
+	old := loadModels
+	loadModels = stubModels(stubEngine{})
+	defer func() { loadModels = old }()
 
 	dir := t.TempDir()
 	certFile, keyFile := writeSelfSigned(t, dir)

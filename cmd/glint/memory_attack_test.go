@@ -46,14 +46,14 @@ const (
 // Before the budget (issue #12), both phases grew the heap by about
 // 1.1 GiB: 28 MiB a connection.
 //
-// It swaps the package's newEngine, so it does not run in parallel.
+// It swaps the package's loadModels, so it does not run in parallel.
 func TestMemoryUnderAttack(t *testing.T) {
 	if testing.Short() {
 		t.Skip("sends 40 bodies of 19.5 MiB, twice")
 	}
-	old := newEngine
-	newEngine = func(string, string) (api.FaceEngine, error) { return stubEngine{}, nil }
-	defer func() { newEngine = old }()
+	old := loadModels
+	loadModels = stubModels(stubEngine{})
+	defer func() { loadModels = old }()
 
 	dir := t.TempDir()
 	env := map[string]string{"GLINT_DATA": dir, "GLINT_MODELS": dir, "GLINT_LISTEN": "127.0.0.1:0"}

@@ -6,18 +6,16 @@ import (
 	"net/http"
 	"strings"
 	"testing"
-
-	"github.com/glint-id/glint/internal/api"
 )
 
 // TestServeMetrics: by default /metrics is served by neither listener;
 // --metrics-listen serves it, and nothing else, on a listener of its own;
 // --public-metrics serves it beside the API. It swaps the package's
-// newEngine, so it does not run in parallel.
+// loadModels, so it does not run in parallel.
 func TestServeMetrics(t *testing.T) {
-	old := newEngine
-	newEngine = func(string, string) (api.FaceEngine, error) { return stubEngine{}, nil }
-	defer func() { newEngine = old }()
+	old := loadModels
+	loadModels = stubModels(stubEngine{})
+	defer func() { loadModels = old }()
 
 	get := func(url string) (int, string) {
 		t.Helper()

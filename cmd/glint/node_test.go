@@ -22,6 +22,8 @@ import (
 
 	"github.com/glint-id/glint/internal/api"
 	"github.com/glint-id/glint/internal/imaging/imagingtest"
+	"github.com/glint-id/glint/internal/logtest"
+	"github.com/glint-id/glint/internal/store"
 )
 
 // Node tests run glint as separate processes (nodes) so that they can be
@@ -34,7 +36,7 @@ func TestMain(m *testing.M) {
 	}
 	switch e := os.Getenv(envTestEngine); e {
 	case "", engineStub:
-		newEngine = func(string, string) (api.FaceEngine, error) { return stubEngine{}, nil }
+		loadModels = stubModels(stubEngine{})
 	case engineReal:
 	case engineSlow:
 		delay, err := time.ParseDuration(os.Getenv(envTestEngineDelay))
@@ -42,7 +44,7 @@ func TestMain(m *testing.M) {
 			fmt.Fprintln(os.Stderr, envTestEngineDelay+":", err)
 			os.Exit(2)
 		}
-		newEngine = func(string, string) (api.FaceEngine, error) { return slowEngine{delay}, nil }
+		loadModels = stubModels(slowEngine{delay})
 	default:
 		fmt.Fprintf(os.Stderr, "%s: unknown engine %q\n", envTestEngine, e)
 		os.Exit(2)
@@ -89,12 +91,12 @@ type slowEngine struct{ delay time.Duration }
 // engineCallMsg is the msg of slowEngine's log lines.
 const engineCallMsg = "engine call"
 
-func (e slowEngine) Reference(ctx context.Context, img image.Image, opts api.ReferenceOptions) (api.Reference, error) {
+func (e slowEngine) Reference(ctx context.Context, img image.Image, opts api.ReferenceOptions) (store.Reference, error) {
 	start := time.Now()
 	select {
 	case <-time.After(e.delay):
 	case <-ctx.Done():
-		return api.Reference{}, ctx.Err()
+		return store.Reference{}, ctx.Err()
 	}
 	// One write of one short line: atomic on the pipe, between the
 	// server's own log lines.
@@ -106,7 +108,7 @@ func (e slowEngine) Reference(ctx context.Context, img image.Image, opts api.Ref
 type node struct {
 	cmd  *exec.Cmd
 	base string
-	logs *syncWriter
+	logs *logtest.Buffer
 	done chan error
 }
 
@@ -139,7 +141,7 @@ func startNodes(t testing.TB, envs []map[string]string, args ...string) []*node 
 		if err != nil {
 			t.Fatal(err)
 		}
-		n := &node{cmd: cmd, logs: &syncWriter{}, done: make(chan error, 1)}
+		n := &node{cmd: cmd, logs: &logtest.Buffer{}, done: make(chan error, 1)}
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}

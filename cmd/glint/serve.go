@@ -15,12 +15,11 @@ import (
 	"github.com/glint-id/glint/internal/auth"
 	"github.com/glint-id/glint/internal/session"
 	"github.com/glint-id/glint/internal/store"
-	"github.com/glint-id/glint/internal/store/postgres"
 )
 
-// newEngine builds the face engine from the model directory (engine.go);
+// loadModels loads what serve runs on from the models folder (models.go);
 // a variable so that tests of the command plumbing can substitute a double.
-var newEngine = newFaceEngine
+var loadModels = loadServeModels
 
 // Server timeouts. Uploads are up to 20 MB, so reading a body may take a
 // while on a slow link; writing includes face detection.
@@ -40,8 +39,8 @@ const (
 	leaseTTL = writeTimeout + 2*time.Minute
 )
 
-// ServeCommand runs the HTTP service.
-type ServeCommand struct {
+// serveCommand runs the HTTP service.
+type serveCommand struct {
 	*Main
 
 	// onListen, if set, is called with the bound address once the server
@@ -50,11 +49,10 @@ type ServeCommand struct {
 }
 
 // Run implements command.
-func (c *ServeCommand) Run(ctx context.Context, args []string) error {
+func (c *serveCommand) Run(ctx context.Context, args []string) error {
 	fs := c.newFlagSet("glint serve", "glint serve [--listen ADDR] [--data DIR] [--models DIR] [flags]")
 	listen := fs.String("listen", c.env("GLINT_LISTEN", "127.0.0.1:8080"), "`address` to listen on (env GLINT_LISTEN)")
-	dataDir := fs.String("data", c.env("GLINT_DATA", "./data"), "data `directory`: database and secret pepper (env GLINT_DATA)")
-	database := databaseFlag(fs, c.env)
+	dataOpts := addDataFlags(fs, c.env, "data `directory`: database and secret pepper (env GLINT_DATA)")
 	modelsDir := fs.String("models", c.env("GLINT_MODELS", "./models"), "face model `directory` (env GLINT_MODELS)")
 	calibration := fs.String("calibration", c.env("GLINT_CALIBRATION", ""), "calibration `file` written by glint calibrate --out, replacing the one embedded for the model (env GLINT_CALIBRATION)")
 	tlsCert := fs.String("tls-cert", "", "TLS certificate `file` (PEM); serves HTTPS with --tls-key")
@@ -97,12 +95,12 @@ func (c *ServeCommand) Run(ctx context.Context, args []string) error {
 
 	logger := slog.New(slog.NewJSONHandler(c.Stderr, nil))
 
-	engine, err := newEngine(*modelsDir, *calibration)
+	models, err := loadModels(*modelsDir, *calibration)
 	if err != nil {
 		return fmt.Errorf("load face engine from %s: %w", *modelsDir, err)
 	}
 
-	st, err := openDatabase(ctx, *dataDir, *database)
+	st, err := dataOpts.open(ctx)
 	if err != nil {
 		return err
 	}
@@ -113,7 +111,7 @@ func (c *ServeCommand) Run(ctx context.Context, args []string) error {
 	defer background(ctx, func(ctx context.Context) { sweep(ctx, st.db, logger) })()
 	defer background(ctx, func(ctx context.Context) { deliver(ctx, st, logger, *notifyPrivate) })()
 
-	capture, err := newCapture(engine, *modelsDir, st.db, logger)
+	capture, err := newCapture(models, st.db, logger)
 	if err != nil {
 		return err
 	}
@@ -125,8 +123,8 @@ func (c *ServeCommand) Run(ctx context.Context, args []string) error {
 	handler, err := api.New(api.Config{
 		Store:               st.db,
 		Keys:                st.keys,
-		Engine:              engine,
-		Limiter:             newLimiter(st.db, logger),
+		References:          models.references,
+		Limiter:             st.limiter(logger),
 		Logger:              logger,
 		TrustedProxies:      proxies,
 		KeepReferenceImages: *keepRefs,
@@ -188,12 +186,7 @@ func (c *ServeCommand) Run(ctx context.Context, args []string) error {
 	if useTLS {
 		scheme = "https"
 	}
-	// The backend's name, never the URL: it may hold a password.
-	backend := "sqlite"
-	if *database != "" {
-		backend = "postgres"
-	}
-	logger.Info("serving", "addr", ln.Addr().String(), "scheme", scheme, "data", *dataDir, "store", backend, "models", *modelsDir)
+	logger.Info("serving", "addr", ln.Addr().String(), "scheme", scheme, "data", dataOpts.dir, "store", st.backend, "models", *modelsDir)
 	if c.onListen != nil {
 		c.onListen(ln.Addr())
 	}
@@ -267,37 +260,18 @@ func isLoopback(listen string) bool {
 	return err == nil && a.IsLoopback()
 }
 
-// newLimiter returns the keys' concurrency limiter for st. A PostgreSQL
-// database may be shared by several nodes, whose requests a key's limit
-// must count together: the limiter keeps its slots as lease rows there.
-// An SQLite database serves this node alone, which counts in memory.
-func newLimiter(st store.Store, logger *slog.Logger) auth.Limiter {
-	db, ok := st.(*postgres.DB)
-	if !ok {
-		return &auth.LocalLimiter{}
-	}
-	l := postgres.NewLimiter(db)
-	l.TTL = leaseTTL
-	l.Logger = logger
-	return l
-}
-
 // newCapture sets up the capture side (the channel and the fallback) on
-// the loaded engine. It returns nil when the engine is a test double
-// without the face models.
-func newCapture(engine api.FaceEngine, modelsDir string, st store.Store, logger *slog.Logger) (*api.CaptureConfig, error) {
-	analyzer, passive, err := newCaptureAnalyzer(engine, modelsDir)
-	if err != nil {
-		return nil, fmt.Errorf("load capture models from %s: %w", modelsDir, err)
-	}
-	if analyzer == nil {
+// the loaded models. It returns nil when they are a test double without
+// the face engine.
+func newCapture(models serveModels, st store.Store, logger *slog.Logger) (*api.CaptureConfig, error) {
+	if models.analyzer == nil {
 		logger.Warn("capture channel off: no face engine")
 		return nil, nil
 	}
-	if passive == nil {
+	if models.passive == nil {
 		logger.Warn("passive anti-spoof model missing: liveness rests on the flash reflection alone (run make models)")
 	}
-	mgr, err := session.NewManager(session.Config{Store: st, Analyzer: analyzer, Passive: passive, Logger: logger})
+	mgr, err := session.NewManager(session.Config{Store: st, Analyzer: models.analyzer, Passive: models.passive, Logger: logger})
 	if err != nil {
 		return nil, err
 	}
@@ -327,7 +301,7 @@ func background(ctx context.Context, fn func(context.Context)) (stop func()) {
 
 // sweep moves verifications past their life_time to FAILED and purges
 // the data of results that can no longer be read (spec §4.5).
-func sweep(ctx context.Context, st store.Store, logger *slog.Logger) {
+func sweep(ctx context.Context, st store.RetentionStore, logger *slog.Logger) {
 	t := time.NewTicker(sweepInterval)
 	defer t.Stop()
 	for {

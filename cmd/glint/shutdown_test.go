@@ -14,7 +14,7 @@ import (
 
 	"github.com/coder/websocket"
 
-	"github.com/glint-id/glint/internal/liveness"
+	"github.com/glint-id/glint/internal/liveness/flashsim"
 	"github.com/glint-id/glint/internal/session/sessiontest"
 	"github.com/glint-id/glint/internal/store"
 )
@@ -162,7 +162,7 @@ func TestShutdownGraceful(t *testing.T) {
 	mirrorTok, flashTok := token("mirror", 2), token("flash", 2)
 
 	mirror := startCapture(t, n.base, mirrorTok, nil)
-	cam := liveSource{liveness.NewLiveCamera(rand.New(rand.NewPCG(5, 11)), victim, liveness.LiveOptions{})}
+	cam := liveSource{flashsim.NewLiveCamera(rand.New(rand.NewPCG(5, 11)), victim, flashsim.LiveOptions{})}
 	flash := startCapture(t, n.base, flashTok, cam)
 	start := time.Now()
 	select {

@@ -22,6 +22,7 @@ import (
 	"github.com/glint-id/glint/internal/imaging"
 	"github.com/glint-id/glint/internal/imaging/imagingtest"
 	"github.com/glint-id/glint/internal/liveness"
+	"github.com/glint-id/glint/internal/liveness/flashsim"
 	"github.com/glint-id/glint/internal/session/sessiontest"
 )
 
@@ -84,7 +85,7 @@ func TestTwoNodesPostgres(t *testing.T) {
 			t.Fatalf("start_flash on A: %d %v", status, reply)
 		}
 		ch := flashChallenge(t, reply)
-		seq, err := liveness.Render(rand.New(rand.NewPCG(7, 1)), liveness.Genuine, ch, subjects[0], subjects[1])
+		seq, err := flashsim.Render(rand.New(rand.NewPCG(7, 1)), flashsim.Genuine, ch, subjects[0], subjects[1])
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -265,7 +266,7 @@ func referencePhoto(t *testing.T, models string) []byte {
 	if err != nil {
 		t.Fatal(err)
 	}
-	data, err := os.ReadFile(filepath.Join(models, "face-api", "sample3.jpg"))
+	data, err := os.ReadFile(face.SamplePhoto(models, 3))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -312,7 +313,7 @@ func flashChallenge(t *testing.T, reply map[string]any) liveness.Challenge {
 // in milliseconds from the first frame, the timeline the times each
 // colour was shown on that clock. The simulator's 144-pixel frames are
 // enlarged twice first: the detector misses faces that small.
-func flashUpload(t *testing.T, seq liveness.Sequence) ([]formPart, string) {
+func flashUpload(t *testing.T, seq flashsim.Sequence) ([]formPart, string) {
 	t.Helper()
 	origin := seq.Frames[0].T
 	ms := func(at time.Time) float64 { return float64(at.Sub(origin)) / float64(time.Millisecond) }

@@ -2,10 +2,8 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"math"
 	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/glint-id/glint/internal/face"
@@ -29,7 +27,7 @@ func TestGetTokenTurnedReference(t *testing.T) {
 	k := mustJSON(t, mustRun(t, env, "keys", "create", "--name", "turned"))
 	base := serveInProcess(t, env).base
 
-	eng, err := loadEngine(models, engineConfig{})
+	eng, err := loadEngine(models, face.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,7 +57,7 @@ func TestGetTokenTurnedReference(t *testing.T) {
 	}
 
 	for n := 1; n <= 6; n++ {
-		raw, err := os.ReadFile(filepath.Join(models, "face-api", fmt.Sprintf("sample%d.jpg", n)))
+		raw, err := os.ReadFile(face.SamplePhoto(models, n))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -20,8 +20,7 @@ type usageCommand struct {
 // Run implements command.
 func (c *usageCommand) Run(ctx context.Context, args []string) error {
 	fs := c.newFlagSet("glint usage", "glint usage [--key K] [--from T] [--to T] [--csv] [--data DIR]")
-	dataDir := fs.String("data", c.env("GLINT_DATA", "./data"), "data `directory` (env GLINT_DATA)")
-	database := databaseFlag(fs, c.env)
+	dataOpts := addDataFlags(fs, c.env, dataHelp)
 	key := fs.String("key", "", "only this `api_key` (default: every key, deleted ones included)")
 	from := fs.String("from", "", "first `time` included: 2006-01-02 (UTC midnight) or RFC 3339 (default: the beginning)")
 	to := fs.String("to", "", "first `time` excluded, same forms as --from (default: now)")
@@ -48,7 +47,7 @@ func (c *usageCommand) Run(ctx context.Context, args []string) error {
 		return usageError(fs, "--from must be before --to")
 	}
 
-	d, err := openDatabase(ctx, *dataDir, *database)
+	d, err := dataOpts.open(ctx)
 	if err != nil {
 		return err
 	}

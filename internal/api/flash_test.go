@@ -14,6 +14,7 @@ import (
 
 	"github.com/glint-id/glint/internal/api"
 	"github.com/glint-id/glint/internal/liveness"
+	"github.com/glint-id/glint/internal/liveness/flashsim"
 	"github.com/glint-id/glint/internal/store"
 )
 
@@ -125,7 +126,7 @@ func TestFlashFallback(t *testing.T) {
 	if len(ch.Colors) != 6 {
 		t.Fatalf("%d colours", len(ch.Colors))
 	}
-	r := e.render(liveness.Genuine, ch, 21)
+	r := e.render(flashsim.Genuine, ch, 21)
 	frames, timeline := upload(r)
 	fields := map[string]string{"token": tok, "seq_id": ch.SeqID, "timeline": timeline}
 

@@ -293,7 +293,7 @@ func (h *Handler) references(c *call, p *tokenParams) ([]store.Reference, *apiEr
 	opts := ReferenceOptions{MultiOriented: p.multiOriented, FailOnMultiple: p.failOnMultiple}
 	refs := make([]store.Reference, len(imgs))
 	for i, img := range imgs {
-		ref, err := h.cfg.Engine.Reference(ctx, img, opts)
+		ref, err := h.cfg.References.Reference(ctx, img, opts)
 		switch {
 		case errors.Is(err, ErrNoFace):
 			return nil, errImage(codeNoFaceFound, name(i)), nil
@@ -302,16 +302,11 @@ func (h *Handler) references(c *call, p *tokenParams) ([]store.Reference, *apiEr
 		case err != nil:
 			return nil, errInternal, fmt.Errorf("%s: face engine: %w", name(i), err)
 		}
-		refs[i] = store.Reference{
-			Index:     i + 1,
-			Model:     ref.Model,
-			Embedding: ref.Embedding,
-			Crop:      ref.Crop,
-			Box:       ref.Box,
-		}
+		ref.Index, ref.Original = i+1, nil
 		if h.cfg.KeepReferenceImages {
-			refs[i].Original = p.refs[i]
+			ref.Original = p.refs[i]
 		}
+		refs[i] = ref
 	}
 	return refs, nil, nil
 }

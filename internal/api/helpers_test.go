@@ -22,6 +22,8 @@ import (
 	"github.com/glint-id/glint/internal/auth"
 	"github.com/glint-id/glint/internal/imaging"
 	"github.com/glint-id/glint/internal/imaging/imagingtest"
+	"github.com/glint-id/glint/internal/logtest"
+	"github.com/glint-id/glint/internal/store"
 	"github.com/glint-id/glint/internal/store/sqlite"
 )
 
@@ -54,7 +56,7 @@ type fakeEngine struct {
 	calls int
 }
 
-func (e *fakeEngine) Reference(ctx context.Context, img image.Image, opts api.ReferenceOptions) (api.Reference, error) {
+func (e *fakeEngine) Reference(ctx context.Context, img image.Image, opts api.ReferenceOptions) (store.Reference, error) {
 	e.mu.Lock()
 	e.calls++
 	e.mu.Unlock()
@@ -63,9 +65,9 @@ func (e *fakeEngine) Reference(ctx context.Context, img image.Image, opts api.Re
 
 	b := img.Bounds()
 	if b.Min != (image.Point{}) {
-		return api.Reference{}, fmt.Errorf("image bounds %v do not start at the origin", b)
+		return store.Reference{}, fmt.Errorf("image bounds %v do not start at the origin", b)
 	}
-	one := api.Reference{
+	one := store.Reference{
 		Embedding: []float32{0.1, 0.2, 0.3, 0.4},
 		Crop:      []byte{0xff, 0xd8, 0xff, 0xd9},
 		Box:       image.Rect(1, 2, 3, 4),
@@ -73,10 +75,10 @@ func (e *fakeEngine) Reference(ctx context.Context, img image.Image, opts api.Re
 	}
 	switch c := meanColor(img, b); {
 	case imagingtest.Near(c, red, 30):
-		return api.Reference{}, fmt.Errorf("fake: %w", api.ErrNoFace)
+		return store.Reference{}, fmt.Errorf("fake: %w", api.ErrNoFace)
 	case imagingtest.Near(c, blue, 30):
 		if opts.FailOnMultiple {
-			return api.Reference{}, fmt.Errorf("fake: 2 faces: %w", api.ErrMultipleFaces)
+			return store.Reference{}, fmt.Errorf("fake: 2 faces: %w", api.ErrMultipleFaces)
 		}
 		one.Box = image.Rect(0, 0, 40, 40) // "the largest"
 		return one, nil
@@ -88,7 +90,7 @@ func (e *fakeEngine) Reference(ctx context.Context, img image.Image, opts api.Re
 		case <-e.gate:
 			return one, nil
 		case <-ctx.Done():
-			return api.Reference{}, ctx.Err()
+			return store.Reference{}, ctx.Err()
 		}
 	}
 	// Orientation-sensitive images.
@@ -104,7 +106,7 @@ func (e *fakeEngine) Reference(ctx context.Context, img image.Image, opts api.Re
 			return one, nil // no marker: a plain one-face photo
 		}
 	}
-	return api.Reference{}, fmt.Errorf("fake: face is sideways: %w", api.ErrNoFace)
+	return store.Reference{}, fmt.Errorf("fake: face is sideways: %w", api.ErrNoFace)
 }
 
 func meanColor(img image.Image, b image.Rectangle) color.RGBA {
@@ -160,24 +162,6 @@ func uprightMarked(w, h int) *image.RGBA {
 	return m
 }
 
-// syncBuffer is a log sink safe to read while handlers write.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // env is a running server with a fresh SQLite store and one ordinary key.
 type env struct {
 	t      testing.TB
@@ -186,7 +170,7 @@ type env struct {
 	db     *sqlite.DB
 	keys   *auth.Keyring
 	engine *fakeEngine
-	logs   *syncBuffer
+	logs   *logtest.Buffer
 
 	key, secret string
 }
@@ -206,12 +190,12 @@ func newEnv(tb testing.TB, engine *fakeEngine, configure func(*api.Config)) *env
 	if engine == nil {
 		engine = &fakeEngine{}
 	}
-	logs := &syncBuffer{}
+	logs := &logtest.Buffer{}
 	cfg := api.Config{
-		Store:  db,
-		Keys:   &auth.Keyring{Store: db, Pepper: pepper},
-		Engine: engine,
-		Logger: slog.New(slog.NewJSONHandler(logs, nil)),
+		Store:      db,
+		Keys:       &auth.Keyring{Store: db, Pepper: pepper},
+		References: engine,
+		Logger:     slog.New(slog.NewJSONHandler(logs, nil)),
 	}
 	if configure != nil {
 		configure(&cfg)
@@ -229,6 +213,11 @@ func newEnv(tb testing.TB, engine *fakeEngine, configure func(*api.Config)) *env
 	e.key, e.secret = e.newKey(auth.KeyOptions{Name: "default"})
 	return e
 }
+
+// sqliteStore is the SQLite store newEnv puts in cfg, for a configure
+// function that builds more of the service on it: a session manager
+// takes more of the store than the API does.
+func sqliteStore(cfg *api.Config) *sqlite.DB { return cfg.Store.(*sqlite.DB) }
 
 func (e *env) newKey(opts auth.KeyOptions) (string, string) {
 	e.t.Helper()

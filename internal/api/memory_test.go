@@ -371,7 +371,7 @@ func TestBodyReadTimeout(t *testing.T) {
 func TestBodyBudgetValidateFlash(t *testing.T) {
 	t.Parallel()
 	e := budgetEnv(t, nil, func(c *api.Config) {
-		m, err := session.NewManager(session.Config{Store: c.Store, Analyzer: sessiontest.NewAnalyzer(), Rand: newSeeded(7), Logger: c.Logger})
+		m, err := session.NewManager(session.Config{Store: sqliteStore(c), Analyzer: sessiontest.NewAnalyzer(), Rand: newSeeded(7), Logger: c.Logger})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -410,11 +410,11 @@ func TestBodyBudgetValidateFlash(t *testing.T) {
 func TestBodyBudgetConfig(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, nil, nil)
-	_, err := api.New(api.Config{Store: e.db, Keys: e.keys, Engine: e.engine, MaxBodyBytes: 1 << 20, BodyBudget: 1 << 20})
+	_, err := api.New(api.Config{Store: e.db, Keys: e.keys, References: e.engine, MaxBodyBytes: 1 << 20, BodyBudget: 1 << 20})
 	if err == nil {
 		t.Fatal("a budget of one body accepted")
 	}
-	if _, err := api.New(api.Config{Store: e.db, Keys: e.keys, Engine: e.engine, MaxBodyBytes: 200 << 20}); err != nil {
+	if _, err := api.New(api.Config{Store: e.db, Keys: e.keys, References: e.engine, MaxBodyBytes: 200 << 20}); err != nil {
 		t.Fatalf("default budget with a large MaxBodyBytes: %v", err)
 	}
 }

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"net/http"
 	"strconv"
 	"time"
@@ -74,4 +75,16 @@ func (m *Metrics) Mux() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", m.Handler())
 	return mux
+}
+
+type metricsKey struct{}
+
+// ObserveStage records the duration of one processing stage (for example
+// "detect", "align", "embed") of the request whose context is ctx, in the
+// glint_engine_stage_duration_seconds histogram. Engines call it; outside a
+// request served by this package it does nothing.
+func ObserveStage(ctx context.Context, stage string, d time.Duration) {
+	if m, ok := ctx.Value(metricsKey{}).(*Metrics); ok {
+		m.ObserveStage(stage, d)
+	}
 }

@@ -25,7 +25,7 @@ func newProxiedCaptureEnv(tb testing.TB, tweak func(*api.CaptureConfig)) *captur
 	an := sessiontest.NewAnalyzer()
 	e := newEnv(tb, nil, func(cfg *api.Config) {
 		cfg.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}
-		m, err := session.NewManager(session.Config{Store: cfg.Store, Analyzer: an, Rand: newSeeded(7), Logger: cfg.Logger})
+		m, err := session.NewManager(session.Config{Store: sqliteStore(cfg), Analyzer: an, Rand: newSeeded(7), Logger: cfg.Logger})
 		if err != nil {
 			tb.Fatal(err)
 		}

@@ -20,6 +20,7 @@ import (
 	"github.com/glint-id/glint/internal/auth"
 	"github.com/glint-id/glint/internal/face"
 	"github.com/glint-id/glint/internal/liveness"
+	"github.com/glint-id/glint/internal/liveness/flashsim"
 	"github.com/glint-id/glint/internal/session"
 	"github.com/glint-id/glint/internal/session/sessiontest"
 	"github.com/glint-id/glint/internal/store"
@@ -49,7 +50,7 @@ func newCaptureEnv(tb testing.TB, tweak func(*api.CaptureConfig)) *captureEnv {
 	tb.Helper()
 	an := sessiontest.NewAnalyzer()
 	e := newEnv(tb, nil, func(cfg *api.Config) {
-		m, err := session.NewManager(session.Config{Store: cfg.Store, Analyzer: an, Rand: newSeeded(7), Logger: cfg.Logger})
+		m, err := session.NewManager(session.Config{Store: sqliteStore(cfg), Analyzer: an, Rand: newSeeded(7), Logger: cfg.Logger})
 		if err != nil {
 			tb.Fatal(err)
 		}
@@ -85,7 +86,7 @@ func (e *captureEnv) captureToken(keyID string, maxUploads int) string {
 // rendered is a simulator sequence encoded as JPEG frames the fake
 // analyzer knows.
 type rendered struct {
-	seq      liveness.Sequence
+	seq      flashsim.Sequence
 	jpegs    [][]byte
 	baseline []int
 }
@@ -93,7 +94,7 @@ type rendered struct {
 func (e *captureEnv) render(species string, ch liveness.Challenge, seed uint64) *rendered {
 	e.t.Helper()
 	subs := sessiontest.Subjects(e.t)
-	seq, err := liveness.Render(rand.New(rand.NewPCG(seed, 1)), species, ch, subs[0], subs[1])
+	seq, err := flashsim.Render(rand.New(rand.NewPCG(seed, 1)), species, ch, subs[0], subs[1])
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -307,7 +308,7 @@ func (c *rtcClient) play(r *rendered) (msgs []map[string]any, result map[string]
 func TestRTCVerification(t *testing.T) {
 	e := newCaptureEnv(t, nil)
 	tok := e.captureToken(e.key, 3)
-	r := e.render(liveness.Genuine, liveness.NewChallenge(e.predict, 6), 11)
+	r := e.render(flashsim.Genuine, liveness.NewChallenge(e.predict, 6), 11)
 	c, _, err := e.dial("/faceid/lite/raw/rtc", nil)
 	if err != nil {
 		t.Fatal(err)

@@ -34,12 +34,38 @@ import (
 // photo, in pixels (spec §2.1).
 const DefaultMaxImageSide = 4096
 
-// Config is what a Handler needs. Store, Keys, Engine are required; the
+// Store is the part of store.Store that the API uses; each method keeps
+// the contract store.Store states for it. Capture state goes through the
+// session manager (CaptureConfig.Sessions), which declares its own part.
+type Store interface {
+	// CreateVerification stores what get_token issues.
+	CreateVerification(ctx context.Context, v *store.Verification) error
+
+	// ReadResult is get_result's counted read.
+	ReadResult(ctx context.Context, token, keyID string, now time.Time) (*store.Result, error)
+
+	// Verification and Key find the key of the token that a fallback
+	// call (start_flash, validate_flash) presents.
+	Verification(ctx context.Context, token string) (*store.Verification, error)
+	Key(ctx context.Context, id string) (*store.Key, error)
+
+	// RecordUsage appends the ledger row of each call authenticated by
+	// its key.
+	RecordUsage(ctx context.Context, e store.UsageEvent) error
+
+	// Ping answers /readyz.
+	Ping(ctx context.Context) error
+}
+
+// Every store backend serves the API.
+var _ Store = store.Store(nil)
+
+// Config is what a Handler needs. Store, Keys, References are required; the
 // zero value of every other field means its default.
 type Config struct {
-	Store  store.Store
-	Keys   *auth.Keyring
-	Engine FaceEngine
+	Store      Store
+	Keys       *auth.Keyring
+	References ReferenceChooser
 
 	// Limiter caps in-flight requests per key; defaults to a new
 	// auth.LocalLimiter.
@@ -116,8 +142,8 @@ type Handler struct {
 
 // New returns a Handler for cfg.
 func New(cfg Config) (*Handler, error) {
-	if cfg.Store == nil || cfg.Keys == nil || cfg.Engine == nil {
-		return nil, errors.New("api: Store, Keys and Engine are required")
+	if cfg.Store == nil || cfg.Keys == nil || cfg.References == nil {
+		return nil, errors.New("api: Store, Keys and References are required")
 	}
 	if cfg.Limiter == nil {
 		cfg.Limiter = &auth.LocalLimiter{}

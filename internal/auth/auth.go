@@ -45,8 +45,9 @@ var (
 	ErrLimitReached = errors.New("auth: key call limit reached")
 
 	// ErrConcurrencyLimit means the key already has as many requests in
-	// flight as it may.
-	ErrConcurrencyLimit = errors.New("auth: key concurrency limit exceeded")
+	// flight as it may. It is store.ErrConcurrencyLimit, so that a
+	// Limiter kept in a database backend can refuse with it too.
+	ErrConcurrencyLimit = store.ErrConcurrencyLimit
 )
 
 // DefaultConcurrency is the in-flight request cap of a key created without

@@ -8,9 +8,9 @@ import (
 // Limiter caps the requests of one key in flight at once.
 //
 // The in-process LocalLimiter is right for one server; several servers
-// sharing a database would swap in an implementation holding leases in it,
-// which is why Acquire takes a context and may fail for reasons other than
-// the limit.
+// sharing a PostgreSQL database use postgres.Limiter, which holds a lease
+// there for each slot. So Acquire takes a context, and may fail for
+// reasons other than the limit.
 type Limiter interface {
 	// Acquire takes one of limit slots for keyID, returning a function
 	// that gives it back (call it exactly once), or ErrConcurrencyLimit

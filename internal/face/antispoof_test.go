@@ -10,7 +10,7 @@ import (
 
 func testAntiSpoof(tb testing.TB) *AntiSpoof {
 	tb.Helper()
-	dir := filepath.Join(repoRoot(tb), "models", "human")
+	dir := filepath.Join(repoRoot(tb), "models", humanDir)
 	if _, err := os.Stat(filepath.Join(dir, AntiSpoofModel)); err != nil {
 		tb.Skipf("human models not available (make models): %v", err)
 	}

@@ -342,7 +342,7 @@ func (m *BlazeFace) candidates(logits, regs []float32, minScore float32) []blaze
 // loadHumanBlazeFace loads the named BlazeFace model from the human/ folder
 // of a models tree laid out as Load expects.
 func loadHumanBlazeFace(models fs.FS, name string) (*BlazeFace, error) {
-	h, err := fs.Sub(models, "human")
+	h, err := fs.Sub(models, humanDir)
 	if err != nil {
 		return nil, err
 	}

@@ -13,7 +13,7 @@ var blazeModel *BlazeFace
 func testBlazeFace(tb testing.TB) *BlazeFace {
 	tb.Helper()
 	return loadModel(tb, &blazeModel, "blazeface", func(fs.FS) (*BlazeFace, error) {
-		return LoadBlazeFace(os.DirFS(filepath.Join(repoRoot(tb), "models", "human")), BlazeFaceModel)
+		return LoadBlazeFace(os.DirFS(filepath.Join(repoRoot(tb), "models", humanDir)), BlazeFaceModel)
 	})
 }
 

@@ -18,14 +18,17 @@
 //
 // # Loading
 //
-// Load reads the models a Config selects from a models folder laid out as
-// `make models` writes it and returns an Engine, read-only and safe for
-// concurrent use. Config.Detector picks DetectorSSD (the default),
-// DetectorBlazeFace or DetectorTiny; Config.Embedder picks EmbedderResNet
-// (the default) or EmbedderFaceRes. The 68-point landmark network
-// follows whichever detector found the face. Each network also has its own loader
-// (LoadSSD, LoadTiny, LoadBlazeFace, LoadLandmarks68, LoadResNet,
-// LoadFaceRes, LoadAntiSpoof) for callers and tests that need one alone.
+// LoadModels reads every model of a models folder laid out as `make
+// models` writes it: the Engine, read-only and safe for concurrent use,
+// with the calibration Options names, and the passive anti-spoof model
+// when the folder holds it. Load reads only the Engine's models, from any
+// fs.FS laid out alike; SamplePhoto finds the sample photos.
+// Config.Detector picks DetectorSSD (the default), DetectorBlazeFace or
+// DetectorTiny; Config.Embedder picks EmbedderResNet (the default) or
+// EmbedderFaceRes. The 68-point landmark network follows whichever
+// detector found the face. Each network also has its own loader (LoadSSD,
+// LoadTiny, LoadBlazeFace, LoadLandmarks68, LoadResNet, LoadFaceRes,
+// LoadAntiSpoof) for callers and tests that need one alone.
 //
 // # From bytes to pixels
 //
@@ -87,8 +90,8 @@
 // # Passive anti-spoofing
 //
 // AntiSpoof is human's single-frame real-or-fake classifier. It is not
-// part of the Engine: serve loads it (LoadAntiSpoof) when its model is
-// present, and the capture session asks AntiSpoof.Live about the best
+// part of the Engine: LoadModels loads it beside the Engine when its model
+// is present, and the capture session asks AntiSpoof.Live about the best
 // frame of an attempt, a second opinion beside the flash liveness of
 // package liveness, never a replacement.
 //

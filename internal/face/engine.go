@@ -157,11 +157,12 @@ type Engine struct {
 	calib Calibration
 }
 
-// Load reads the models cfg selects from fsys, which is laid out as
-// `make models` writes it (face-api/ and human/ folders).
+// Load reads the models cfg selects from fsys, a models folder laid out as
+// `make models` writes it (see LoadModels, which loads every model of the
+// folder and the calibration).
 func Load(fsys fs.FS, cfg Config) (*Engine, error) {
 	cfg = cfg.withDefaults()
-	fa, err := fs.Sub(fsys, "face-api")
+	fa, err := fs.Sub(fsys, faceAPIDir)
 	if err != nil {
 		return nil, err
 	}
@@ -200,6 +201,11 @@ func Load(fsys fs.FS, cfg Config) (*Engine, error) {
 
 // Config returns the configuration the engine runs with, defaults filled.
 func (e *Engine) Config() Config { return e.cfg }
+
+// Landmarks returns the engine's 68-point landmark network, which places
+// the landmarks of every face Detect finds, for callers that follow a face
+// already found without detecting it again.
+func (e *Engine) Landmarks() *Landmarks68 { return e.marks }
 
 // Detect finds the faces in img, largest first, with landmarks and quality.
 // Faces smaller than MinFaceSize are dropped. If none is found, the search

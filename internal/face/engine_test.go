@@ -228,7 +228,7 @@ func TestRectRotateBack(t *testing.T) {
 func BenchmarkPipeline(b *testing.B) {
 	e := testEngine(b)
 	for n := 1; n <= numSamples; n++ {
-		data, err := os.ReadFile(filepath.Join(repoRoot(b), "models", "face-api", fmt.Sprintf("sample%d.jpg", n)))
+		data, err := os.ReadFile(SamplePhoto(filepath.Join(repoRoot(b), "models"), n))
 		if err != nil {
 			b.Fatal(err)
 		}

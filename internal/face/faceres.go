@@ -226,7 +226,7 @@ func warpSquare(img *RGB, c Point, side, angle float64, size int) *nn.Tensor {
 // loadHumanFaceRes loads the named FaceRes model from the human/ folder of
 // a models tree laid out as Load expects.
 func loadHumanFaceRes(models fs.FS, name string) (*FaceRes, error) {
-	h, err := fs.Sub(models, "human")
+	h, err := fs.Sub(models, humanDir)
 	if err != nil {
 		return nil, err
 	}

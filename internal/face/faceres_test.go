@@ -15,7 +15,7 @@ var faceresModel *FaceRes
 func testFaceRes(tb testing.TB) *FaceRes {
 	tb.Helper()
 	return loadModel(tb, &faceresModel, "faceres", func(fs.FS) (*FaceRes, error) {
-		return LoadFaceRes(os.DirFS(filepath.Join(repoRoot(tb), "models", "human")), FaceResModel)
+		return LoadFaceRes(os.DirFS(filepath.Join(repoRoot(tb), "models", humanDir)), FaceResModel)
 	})
 }
 

@@ -40,7 +40,7 @@ type golden struct {
 	Faces     []goldenFace `json:"faces"`
 }
 
-const numSamples = 6
+const numSamples = SamplePhotos
 
 var (
 	rootOnce sync.Once
@@ -92,7 +92,7 @@ func goldenDir(tb testing.TB) string {
 // modelFS is the folder of face-api's model files and sample photos.
 func modelFS(tb testing.TB) fs.FS {
 	tb.Helper()
-	dir := filepath.Join(repoRoot(tb), "models", "face-api")
+	dir := filepath.Join(repoRoot(tb), "models", faceAPIDir)
 	if _, err := os.Stat(filepath.Join(dir, "ssd_mobilenetv1_model.bin")); err != nil {
 		tb.Skipf("face-api models not available (make models): %v", err)
 	}

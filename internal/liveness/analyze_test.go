@@ -1,4 +1,4 @@
-package liveness
+package liveness_test
 
 import (
 	"bytes"
@@ -10,25 +10,27 @@ import (
 	"time"
 
 	"github.com/glint-id/glint/internal/face"
+	"github.com/glint-id/glint/internal/liveness"
+	"github.com/glint-id/glint/internal/liveness/flashsim"
 )
 
 // renderSeq renders sequence seed of species with a six-colour challenge;
 // the subject and, for a swap, the second person follow from the seed.
-func renderSeq(t *testing.T, species string, seed uint64) Sequence {
+func renderSeq(t *testing.T, species string, seed uint64) flashsim.Sequence {
 	t.Helper()
 	subs := testSubjects(t)
 	r := rand.New(rand.NewPCG(seed, 7))
-	ch := NewChallenge(pcgReader{r}, 6)
+	ch := liveness.NewChallenge(pcgReader{r}, 6)
 	s := subs[int(seed)%len(subs)]
 	other := subs[(int(seed)+7)%len(subs)]
-	seq, err := Render(r, species, ch, s, other)
+	seq, err := flashsim.Render(r, species, ch, s, other)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return seq
 }
 
-func checkOf(t *testing.T, v Verdict, name string) Check {
+func checkOf(t *testing.T, v liveness.Verdict, name string) liveness.Check {
 	t.Helper()
 	c, ok := v.Check(name)
 	if !ok {
@@ -47,19 +49,19 @@ func TestAnalyzeSpecies(t *testing.T) {
 		screenReplay bool   // must be flagged as a screen or print
 		faceReplaced bool   // must be flagged as replaced, and only then
 	}{
-		{Genuine, "", false, false},
-		{Replay, CheckReflection, false, false},
-		{WrongSequence, CheckColor, false, false},
-		{Late, CheckTiming, false, false},
-		{ScreenTint, CheckTint, true, false},
-		{FlatPrint, CheckRelief, true, false},
-		{FaceSwap, CheckIdentity, false, true},
+		{flashsim.Genuine, "", false, false},
+		{flashsim.Replay, liveness.CheckReflection, false, false},
+		{flashsim.WrongSequence, liveness.CheckColor, false, false},
+		{flashsim.Late, liveness.CheckTiming, false, false},
+		{flashsim.ScreenTint, liveness.CheckTint, true, false},
+		{flashsim.FlatPrint, liveness.CheckRelief, true, false},
+		{flashsim.FaceSwap, liveness.CheckIdentity, false, true},
 	} {
 		for _, seed := range []uint64{1, 2, 3} {
 			t.Run(tc.species, func(t *testing.T) {
 				t.Parallel()
 				seq := renderSeq(t, tc.species, seed)
-				v := Analyze(seq.Challenge, seq.Shown, seq.Frames, Options{})
+				v := liveness.Analyze(seq.Challenge, seq.Shown, seq.Frames, liveness.Options{})
 				if tc.check == "" {
 					if !v.Pass || v.Score < 0.5 || v.ScreenReplay || v.FaceReplaced {
 						t.Fatalf("seed %d: genuine rejected: %+v", seed, v)
@@ -92,11 +94,11 @@ func TestAnalyzeSpecies(t *testing.T) {
 // is the lowest check score, at least 0.5 exactly on a pass.
 func TestVerdictRule(t *testing.T) {
 	t.Parallel()
-	for _, sp := range []string{Genuine, Late, FlatPrint} {
+	for _, sp := range []string{flashsim.Genuine, flashsim.Late, flashsim.FlatPrint} {
 		t.Run(sp, func(t *testing.T) {
 			t.Parallel()
 			seq := renderSeq(t, sp, 4)
-			v := Analyze(seq.Challenge, seq.Shown, seq.Frames, Options{})
+			v := liveness.Analyze(seq.Challenge, seq.Shown, seq.Frames, liveness.Options{})
 			all := true
 			low := 1.0
 			for _, c := range v.Checks {
@@ -121,22 +123,22 @@ func TestVerdictRule(t *testing.T) {
 
 func TestAnalyzePassive(t *testing.T) {
 	t.Parallel()
-	seq := renderSeq(t, Genuine, 5)
+	seq := renderSeq(t, flashsim.Genuine, 5)
 	for _, tc := range []struct {
 		p    float64
 		pass bool
 	}{{0.9, true}, {0.51, true}, {0.3, false}, {0, false}} {
 		p := tc.p
-		v := Analyze(seq.Challenge, seq.Shown, seq.Frames, Options{Passive: &p})
-		c := checkOf(t, v, CheckPassive)
+		v := liveness.Analyze(seq.Challenge, seq.Shown, seq.Frames, liveness.Options{Passive: &p})
+		c := checkOf(t, v, liveness.CheckPassive)
 		if v.Pass != tc.pass || c.Pass != tc.pass {
 			t.Errorf("passive %.2f: verdict %v, check %v; want %v", p, v.Pass, c.Pass, tc.pass)
 		}
-		if !tc.pass && v.Reason != CheckPassive {
+		if !tc.pass && v.Reason != liveness.CheckPassive {
 			t.Errorf("passive %.2f: reason %q", p, v.Reason)
 		}
 	}
-	if _, ok := Analyze(seq.Challenge, seq.Shown, seq.Frames, Options{}).Check(CheckPassive); ok {
+	if _, ok := liveness.Analyze(seq.Challenge, seq.Shown, seq.Frames, liveness.Options{}).Check(liveness.CheckPassive); ok {
 		t.Error("passive check without a passive score")
 	}
 }
@@ -146,65 +148,65 @@ func TestAnalyzeRobustness(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
 		name  string
-		edit  func(seq *Sequence)
+		edit  func(seq *flashsim.Sequence)
 		pass  bool
 		check string // a check that must fail when !pass
 	}{
-		{"unchanged", func(*Sequence) {}, true, ""},
-		{"shuffled", func(s *Sequence) {
+		{"unchanged", func(*flashsim.Sequence) {}, true, ""},
+		{"shuffled", func(s *flashsim.Sequence) {
 			rand.New(rand.NewPCG(1, 1)).Shuffle(len(s.Frames), func(i, j int) { s.Frames[i], s.Frames[j] = s.Frames[j], s.Frames[i] })
 		}, true, ""},
-		{"no shown times, schedule", func(s *Sequence) { s.Shown = make([]time.Time, len(s.Shown)) }, true, ""},
-		{"some shown times", func(s *Sequence) { s.Shown[1], s.Shown[4] = time.Time{}, time.Time{} }, true, ""},
-		{"nil shown", func(s *Sequence) { s.Shown = nil }, true, ""},
-		{"a few faces missed", func(s *Sequence) {
+		{"no shown times, schedule", func(s *flashsim.Sequence) { s.Shown = make([]time.Time, len(s.Shown)) }, true, ""},
+		{"some shown times", func(s *flashsim.Sequence) { s.Shown[1], s.Shown[4] = time.Time{}, time.Time{} }, true, ""},
+		{"nil shown", func(s *flashsim.Sequence) { s.Shown = nil }, true, ""},
+		{"a few faces missed", func(s *flashsim.Sequence) {
 			for i := 3; i < len(s.Frames); i += 11 {
 				s.Frames[i].Face = nil
 			}
 		}, true, ""},
-		{"large frames", func(s *Sequence) {
+		{"large frames", func(s *flashsim.Sequence) {
 			for i := range s.Frames {
 				s.Frames[i] = upscaled(s.Frames[i], 3)
 			}
 		}, true, ""},
-		{"no schedule at all", func(s *Sequence) {
+		{"no schedule at all", func(s *flashsim.Sequence) {
 			s.Shown = nil
 			s.Challenge.Start = time.Time{}
-		}, false, CheckTiming},
-		{"stretched holds", func(s *Sequence) { s.Shown[3] = s.Shown[3].Add(200 * time.Millisecond) }, false, CheckTiming},
-		{"wrong length shown", func(s *Sequence) { s.Shown = s.Shown[:2] }, false, CheckTiming},
-		{"no frames", func(s *Sequence) { s.Frames = nil }, false, CheckContinuity},
-		{"no faces", func(s *Sequence) {
+		}, false, liveness.CheckTiming},
+		{"stretched holds", func(s *flashsim.Sequence) { s.Shown[3] = s.Shown[3].Add(200 * time.Millisecond) }, false, liveness.CheckTiming},
+		{"wrong length shown", func(s *flashsim.Sequence) { s.Shown = s.Shown[:2] }, false, liveness.CheckTiming},
+		{"no frames", func(s *flashsim.Sequence) { s.Frames = nil }, false, liveness.CheckContinuity},
+		{"no faces", func(s *flashsim.Sequence) {
 			for i := range s.Frames {
 				s.Frames[i].Face = nil
 			}
-		}, false, CheckContinuity},
-		{"nil images", func(s *Sequence) {
+		}, false, liveness.CheckContinuity},
+		{"nil images", func(s *flashsim.Sequence) {
 			for i := range s.Frames {
 				s.Frames[i].Img = nil
 			}
-		}, false, CheckContinuity},
-		{"no baseline", func(s *Sequence) {
-			s.Frames = slices.DeleteFunc(s.Frames, func(f Frame) bool { return f.T.Before(s.Shown[0]) })
-		}, false, CheckContinuity},
-		{"gap over a transition", func(s *Sequence) {
+		}, false, liveness.CheckContinuity},
+		{"no baseline", func(s *flashsim.Sequence) {
+			s.Frames = slices.DeleteFunc(s.Frames, func(f liveness.Frame) bool { return f.T.Before(s.Shown[0]) })
+		}, false, liveness.CheckContinuity},
+		{"gap over a transition", func(s *flashsim.Sequence) {
 			t := s.Shown[2]
-			s.Frames = slices.DeleteFunc(s.Frames, func(f Frame) bool {
+			s.Frames = slices.DeleteFunc(s.Frames, func(f liveness.Frame) bool {
 				return f.T.After(t.Add(-150*time.Millisecond)) && f.T.Before(t.Add(150*time.Millisecond))
 			})
-		}, false, CheckContinuity},
-		{"second face", func(s *Sequence) { s.Frames[len(s.Frames)/2].Faces = 2 }, false, CheckContinuity},
-		{"shown a second late", func(s *Sequence) {
+		}, false, liveness.CheckContinuity},
+		{"second face", func(s *flashsim.Sequence) { s.Frames[len(s.Frames)/2].Faces = 2 }, false, liveness.CheckContinuity},
+		{"shown a second late", func(s *flashsim.Sequence) {
 			for i := range s.Shown {
 				s.Shown[i] = s.Shown[i].Add(time.Second)
 			}
-		}, false, CheckTiming},
+		}, false, liveness.CheckTiming},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			seq := renderSeq(t, Genuine, 6)
+			seq := renderSeq(t, flashsim.Genuine, 6)
 			tc.edit(&seq)
-			v := Analyze(seq.Challenge, seq.Shown, seq.Frames, Options{})
+			v := liveness.Analyze(seq.Challenge, seq.Shown, seq.Frames, liveness.Options{})
 			if v.Pass != tc.pass {
 				t.Fatalf("pass %v, want %v: %s %+v", v.Pass, tc.pass, v.Reason, v.Checks)
 			}
@@ -220,7 +222,7 @@ func TestAnalyzeRobustness(t *testing.T) {
 // upscaled returns f enlarged s times, as a higher-resolution camera would
 // deliver it (bilinear, in the pixels' own encoding: a test fixture, not
 // a camera model).
-func upscaled(f Frame, s float64) Frame {
+func upscaled(f liveness.Frame, s float64) liveness.Frame {
 	if f.Img == nil {
 		return f
 	}
@@ -260,7 +262,7 @@ func TestAnalyzeJPEG(t *testing.T) {
 	for _, tc := range []struct {
 		species string
 		pass    bool
-	}{{Genuine, true}, {FlatPrint, false}} {
+	}{{flashsim.Genuine, true}, {flashsim.FlatPrint, false}} {
 		for _, seed := range []uint64{8, 9} {
 			t.Run(tc.species, func(t *testing.T) {
 				t.Parallel()
@@ -278,11 +280,11 @@ func TestAnalyzeJPEG(t *testing.T) {
 					f.Img = face.FromImage(img)
 					seq.Frames[i] = f
 				}
-				v := Analyze(seq.Challenge, seq.Shown, seq.Frames, Options{})
+				v := liveness.Analyze(seq.Challenge, seq.Shown, seq.Frames, liveness.Options{})
 				if v.Pass != tc.pass {
 					t.Fatalf("seed %d: pass %v, want %v: %s %+v", seed, v.Pass, tc.pass, v.Reason, v.Checks)
 				}
-				if !tc.pass && checkOf(t, v, CheckRelief).Pass {
+				if !tc.pass && checkOf(t, v, liveness.CheckRelief).Pass {
 					t.Errorf("seed %d: relief passed a flat print", seed)
 				}
 			})
@@ -294,7 +296,7 @@ func TestAnalyzeJPEG(t *testing.T) {
 // another person's, and stays, replaces the face.
 func TestAnalyzeDescriptors(t *testing.T) {
 	t.Parallel()
-	seq := renderSeq(t, Genuine, 10)
+	seq := renderSeq(t, flashsim.Genuine, 10)
 	r := rand.New(rand.NewPCG(3, 3))
 	person := func() []float32 {
 		v := make([]float32, 128)
@@ -327,29 +329,18 @@ func TestAnalyzeDescriptors(t *testing.T) {
 				frames[i].Desc = near(a)
 			}
 		}
-		v := Analyze(seq.Challenge, seq.Shown, frames, Options{})
-		c := checkOf(t, v, CheckIdentity)
+		v := liveness.Analyze(seq.Challenge, seq.Shown, frames, liveness.Options{})
+		c := checkOf(t, v, liveness.CheckIdentity)
 		if c.Pass == tc.replaced || v.FaceReplaced != tc.replaced || !c.Pass && v.Pass {
 			t.Errorf("%s: identity %+v, face_replaced %v", tc.name, c, v.FaceReplaced)
 		}
 	}
 }
 
-func TestFastLog(t *testing.T) {
-	t.Parallel()
-	worst := 0.0
-	for x := 1e-4; x < 10; x *= 1.0007 {
-		worst = math.Max(worst, math.Abs(fastLog(x)-math.Log(x)))
-	}
-	if worst > 2e-5 {
-		t.Fatalf("fastLog error %g", worst)
-	}
-}
-
 func BenchmarkAnalyze(b *testing.B) {
 	subs := testSubjects(b)
 	r := rand.New(rand.NewPCG(1, 1))
-	seq, err := Render(r, Genuine, NewChallenge(pcgReader{r}, 6), subs[0], nil)
+	seq, err := flashsim.Render(r, flashsim.Genuine, liveness.NewChallenge(pcgReader{r}, 6), subs[0], nil)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -359,7 +350,7 @@ func BenchmarkAnalyze(b *testing.B) {
 	}
 	b.ResetTimer()
 	for b.Loop() {
-		Analyze(seq.Challenge, seq.Shown, seq.Frames, Options{})
+		liveness.Analyze(seq.Challenge, seq.Shown, seq.Frames, liveness.Options{})
 	}
 	b.ReportMetric(float64(len(seq.Frames)), "frames")
 }

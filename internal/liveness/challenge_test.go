@@ -8,6 +8,20 @@ import (
 	"time"
 )
 
+// pcgReader adapts a math/rand/v2 generator to io.Reader, so that
+// NewChallenge draws reproducible challenges.
+type pcgReader struct{ r *rand.Rand }
+
+func (p pcgReader) Read(b []byte) (int, error) {
+	for i := 0; i < len(b); i += 8 {
+		v := p.r.Uint64()
+		for j := 0; j < 8 && i+j < len(b); j++ {
+			b[i+j] = byte(v >> (8 * j))
+		}
+	}
+	return len(b), nil
+}
+
 // seeded returns a reproducible random source for NewChallenge.
 func seeded(seed uint64) pcgReader { return pcgReader{rand.New(rand.NewPCG(seed, 99))} }
 

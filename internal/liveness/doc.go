@@ -10,9 +10,9 @@
 // passive model's score is given), each with a value, a threshold and a
 // score that is 0.5 at the threshold; it passes when every check passes.
 //
-// Render and Evaluate are the spoof-test kit behind `glint liveness-eval`:
-// they render genuine and attack sequences from real face photos with a
-// physical model of the screen's light on a face, and measure the
-// analysis's error rates. docs/liveness.md describes the measurements, the
-// checks, the simulator's physics and its limits.
+// The spoof-test kit behind `glint liveness-eval`, which renders genuine
+// and attack sequences and measures the analysis's error rates, is package
+// flashsim (internal/liveness/flashsim); the server does not import it.
+// docs/liveness.md describes the measurements, the checks, the
+// simulator's physics and its limits.
 package liveness

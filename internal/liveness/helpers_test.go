@@ -1,19 +1,20 @@
-package liveness
+package liveness_test
 
 import (
+	"math/rand/v2"
 	"os"
 	"path/filepath"
-	"strconv"
 	"sync"
 	"testing"
 
 	"github.com/glint-id/glint/internal/face"
 	"github.com/glint-id/glint/internal/imaging"
+	"github.com/glint-id/glint/internal/liveness/flashsim"
 )
 
 var (
 	subjectsOnce sync.Once
-	subjectsAll  []*Subject
+	subjectsAll  []*flashsim.Subject
 	subjectsErr  error
 	skipReason   string
 )
@@ -40,12 +41,12 @@ func repoRoot(tb testing.TB) string {
 
 // testSubjects returns every face of the six sample photos, prepared for
 // rendering, loading the engine once per test binary.
-func testSubjects(tb testing.TB) []*Subject {
+func testSubjects(tb testing.TB) []*flashsim.Subject {
 	tb.Helper()
 	root := repoRoot(tb)
 	subjectsOnce.Do(func() {
 		models := filepath.Join(root, "models")
-		if _, err := os.Stat(filepath.Join(models, "face-api", "ssd_mobilenetv1_model.bin")); err != nil {
+		if _, err := os.Stat(face.SamplePhoto(models, 1)); err != nil {
 			skipReason = "face-api models not available (make models)"
 			return
 		}
@@ -55,8 +56,8 @@ func testSubjects(tb testing.TB) []*Subject {
 			return
 		}
 		var photos []*face.RGB
-		for n := 1; n <= 6; n++ {
-			data, err := os.ReadFile(filepath.Join(models, "face-api", "sample"+strconv.Itoa(n)+".jpg"))
+		for n := 1; n <= face.SamplePhotos; n++ {
+			data, err := os.ReadFile(face.SamplePhoto(models, n))
 			if err != nil {
 				subjectsErr = err
 				return
@@ -68,7 +69,7 @@ func testSubjects(tb testing.TB) []*Subject {
 			}
 			photos = append(photos, face.FromImage(img))
 		}
-		subjectsAll = Subjects(eng, photos)
+		subjectsAll = flashsim.Subjects(eng, photos)
 	})
 	if skipReason != "" {
 		tb.Skip(skipReason)
@@ -77,4 +78,18 @@ func testSubjects(tb testing.TB) []*Subject {
 		tb.Fatal(subjectsErr)
 	}
 	return subjectsAll
+}
+
+// pcgReader adapts a math/rand/v2 generator to io.Reader, so that
+// NewChallenge draws reproducible challenges.
+type pcgReader struct{ r *rand.Rand }
+
+func (p pcgReader) Read(b []byte) (int, error) {
+	for i := 0; i < len(b); i += 8 {
+		v := p.r.Uint64()
+		for j := 0; j < 8 && i+j < len(b); j++ {
+			b[i+j] = byte(v >> (8 * j))
+		}
+	}
+	return len(b), nil
 }

@@ -93,8 +93,8 @@ func (a *analysis) injection() (Check, []string) {
 // motion is not (measured on a still picture in Chromium, 480×640 JPEGs:
 // 0.003 unsmoothed). NaN when fewer than minMotionFrames frames
 // registered.
-func faceMotion(views []view, sims []similarity, patches []patchSample, ref faceFrame) float64 {
-	centre := ref.toImage(0, 0.5)
+func faceMotion(views []view, sims []similarity, patches []patchSample, ref FaceFrame) float64 {
+	centre := ref.ToImage(0, 0.5)
 	var pts []complex128
 	var iod float64
 	for j := range views {

@@ -81,36 +81,10 @@ const (
 // each frame by the similarity that best maps that shape onto the frame's
 // landmarks, refined by registering the face as an image.
 func (a *analysis) measure(frames []Frame) {
-	order := make([]int, len(frames))
-	for i := range order {
-		order[i] = i
-	}
-	sort.SliceStable(order, func(i, j int) bool { return frames[order[i]].T.Before(frames[order[j]].T) })
 	var cand []int
 	var views []view
-	seen := map[uint64]bool{}
-	var prev uint64
-	for _, i := range order {
-		f := &frames[i]
-		if f.Faces > 1 {
-			a.multi++
-			continue
-		}
-		if s := f.Source; s != 0 {
-			// The same picture twice in a row is a capture that drew a
-			// camera frame again before the next arrived (a timer faster
-			// than the camera): no news, and its time is not the
-			// picture's. Any other recurrence is a picture that came back
-			// after others, which no camera sends (injection.go).
-			if s == prev {
-				continue
-			}
-			if seen[s] {
-				a.repeats++
-			}
-			seen[s], prev = true, s
-		}
-		if v, ok := faceView(f); ok {
+	for _, i := range a.pickFrames(frames) {
+		if v, ok := faceView(&frames[i]); ok {
 			cand = append(cand, i)
 			views = append(views, v)
 		}
@@ -119,7 +93,7 @@ func (a *analysis) measure(frames []Frame) {
 		return
 	}
 	ref := meanShape(views)
-	refFrame, ok := newFaceFrame(&ref)
+	refFrame, ok := NewFaceFrame(&ref)
 	if !ok {
 		return
 	}
@@ -151,21 +125,101 @@ func (a *analysis) measure(frames []Frame) {
 	}
 	a.grid = grid
 	a.mask = skinMask(&ref, refFrame, grid)
-	// Every sample point of the regions and the background ring, read in
-	// every frame. A set's change of light is measured as the ratio of
-	// its points' values to their values before the flashes, summed over
-	// the points that are inside the picture and neither clipped nor
-	// black in that frame. Clipped points would flatten the change, and
-	// a plain mean over a varying subset of points would change with the
-	// subset; a ratio over matched points does neither, since every point
-	// of a set brightens by nearly the same factor.
+	rels, ok := a.readLight(views, sims, before, refRegs, refFrame)
+	if !ok {
+		// No light to compare with: no baseline, which continuity
+		// reports.
+		a.measureFrames()
+		return
+	}
+	if !a.chooseChannels(rels) {
+		a.exposure = true
+		return
+	}
+	// Each region's light relative to the background's: exposure, white
+	// balance and the room's light cancel.
+	for j, i := range cand {
+		m := measured{index: i, t: frames[i].T, bg: rels[j][nRegions]}
+		for r := 0; r < nRegions; r++ {
+			for c := 0; c < 3; c++ {
+				if a.regCh[r][c] {
+					m.y[r][c] = rels[j][r][c] / m.bg[c]
+				}
+			}
+		}
+		if patches[j].enough {
+			m.grid = grid.sampleRGB(views[j].img, sims[j], m.bg)
+		}
+		a.frames = append(a.frames, m)
+	}
+	a.measureFrames()
+}
+
+// pickFrames returns the indices of the frames to read, in capture order,
+// counting in a.multi the frames left out for holding more than one face
+// and in a.repeats the pictures that came back. The same picture twice in
+// a row (the same non-zero Source) is a capture that drew a camera frame
+// again before the next arrived (a timer faster than the camera): no
+// news, and its time is not the picture's, so it is left out. Any other
+// recurrence is a picture that came back after others, which no camera
+// sends (injection.go).
+func (a *analysis) pickFrames(frames []Frame) []int {
+	order := make([]int, len(frames))
+	for i := range order {
+		order[i] = i
+	}
+	sort.SliceStable(order, func(i, j int) bool { return frames[order[i]].T.Before(frames[order[j]].T) })
+	var picked []int
+	seen := map[uint64]bool{}
+	var prev uint64
+	for _, i := range order {
+		f := &frames[i]
+		if f.Faces > 1 {
+			a.multi++
+			continue
+		}
+		if s := f.Source; s != 0 {
+			if s == prev {
+				continue
+			}
+			if seen[s] {
+				a.repeats++
+			}
+			seen[s], prev = true, s
+		}
+		picked = append(picked, i)
+	}
+	return picked
+}
+
+// readLight reads every sample point of the skin regions regs (those in
+// a.use) and of the background ring around ff in every view, and returns
+// per view the light of each region and, last, of the background,
+// relative to before the flashes (see setLight); false when no view
+// precedes the first colour. A set's change of light is measured as the
+// ratio of its points' values to their values before the flashes, summed
+// over the points that are inside the picture and neither clipped nor
+// black in that frame. Clipped points would flatten the change, and a
+// plain mean over a varying subset of points would change with the
+// subset; a ratio over matched points does neither, since every point of
+// a set brightens by nearly the same factor.
+func (a *analysis) readLight(views []view, sims []similarity, before []bool, regs [nRegions]disc, ff FaceFrame) ([][nRegions + 1][3]float64, bool) {
+	var baseViews []int
+	for j := range views {
+		if before[j] {
+			baseViews = append(baseViews, j)
+		}
+	}
+	if len(baseViews) == 0 {
+		return nil, false
+	}
 	sets := make([]pointSet, nRegions+1)
-	for r, d := range refRegs {
+	for r, d := range regs {
 		if a.use[r] {
 			sets[r] = discPoints(d)
 		}
 	}
-	sets[nRegions] = ringPointSet(refFrame)
+	sets[nRegions] = ringPointSet(ff)
 	var all []complex128
 	start := make([]int, len(sets)+1)
 	for k, ps := range sets {
@@ -177,21 +231,27 @@ func (a *analysis) measure(frames []Frame) {
 	for j := range views {
 		vals[j] = readPoints(views[j].img, sims[j], all)
 	}
-	// Each point's level before the flashes, per channel (NaN where no
-	// baseline frame saw it usable).
-	ref0 := make([][3]float64, len(all))
-	var baseViews []int
+	ref0 := baselineLevels(vals, baseViews)
+	rels := make([][nRegions + 1][3]float64, len(views))
 	for j := range views {
-		if before[j] {
-			baseViews = append(baseViews, j)
+		for k, ps := range sets {
+			if k == nRegions || a.use[k] {
+				lo, hi := start[k], start[k+1]
+				rels[j][k] = setLight(ps, vals[j][lo:hi], ref0[lo:hi], k == nRegions)
+			}
 		}
 	}
-	if len(baseViews) == 0 {
-		a.measureFrames()
-		return
-	}
+	return rels, true
+}
+
+// baselineLevels returns each point's level before the flashes, per
+// channel: the median of its values (vals[view][point], zero where
+// unusable) over the views baseViews, NaN where fewer than half of them
+// saw it usable.
+func baselineLevels(vals [][][3]float32, baseViews []int) [][3]float64 {
+	ref0 := make([][3]float64, len(vals[baseViews[0]]))
 	buf := make([]float64, 0, len(baseViews))
-	for i := range all {
+	for i := range ref0 {
 		for c := 0; c < 3; c++ {
 			buf = buf[:0]
 			for _, j := range baseViews {
@@ -205,51 +265,55 @@ func (a *analysis) measure(frames []Frame) {
 			}
 		}
 	}
-	// rel returns set k's light in view j relative to the baseline, per
-	// channel, NaN where too little of the set was usable.
-	rel := func(j, k int) (out [3]float64) {
-		ps := sets[k]
-		need := 1
-		if k == nRegions {
-			need = minBackground
-		}
-		for c := range out {
-			var num, den, w, wAll float64
-			n := 0
-			for i := range ps.pos {
-				r0 := ref0[start[k]+i][c]
-				if math.IsNaN(r0) {
-					continue
-				}
-				wAll += ps.w[i]
-				if v := vals[j][start[k]+i][c]; v > 0 {
-					num += ps.w[i] * float64(v)
-					den += ps.w[i] * r0
-					w += ps.w[i]
-					n++
-				}
-			}
-			out[c] = math.NaN()
-			if n >= need && w >= minKept*wAll && den > 0 {
-				out[c] = num / den
-			}
-		}
-		return out
+	return ref0
+}
+
+// setLight returns the light of point set ps in one view relative to
+// before the flashes, per channel: the weighted sum of its points' values
+// vals (zero where unusable) over the same points' baseline levels ref0
+// (NaN where unknown). A channel is NaN where less than minKept of the
+// weight of the points with a baseline was usable, or, for the
+// background ring, fewer than minBackground points.
+func setLight(ps pointSet, vals [][3]float32, ref0 [][3]float64, background bool) (out [3]float64) {
+	need := 1
+	if background {
+		need = minBackground
 	}
-	rels := make([][nRegions + 1][3]float64, len(views))
-	for j := range views {
-		for k := range sets {
-			if k == nRegions || a.use[k] {
-				rels[j][k] = rel(j, k)
+	for c := range out {
+		var num, den, w, wAll float64
+		n := 0
+		for i := range ps.pos {
+			r0 := ref0[i][c]
+			if math.IsNaN(r0) {
+				continue
 			}
+			wAll += ps.w[i]
+			if v := vals[i][c]; v > 0 {
+				num += ps.w[i] * float64(v)
+				den += ps.w[i] * r0
+				w += ps.w[i]
+				n++
+			}
+		}
+		out[c] = math.NaN()
+		if n >= need && w >= minKept*wAll && den > 0 {
+			out[c] = num / den
 		}
 	}
-	// A region's channel counts if it was measurable in every frame, so
-	// that the pooled face always means the same skin.
+	return out
+}
+
+// chooseChannels decides from the views' relative light rels which
+// regions' channels are read (a.regCh) and which core regions are pooled
+// as the face (a.coreCh). A region's channel counts if it was measurable
+// in every view, so that the pooled face always means the same skin. It
+// reports false, leaving the rest undecided, as soon as a channel has
+// fewer than two core regions or loses the background in some view.
+func (a *analysis) chooseChannels(rels [][nRegions + 1][3]float64) bool {
 	for c := 0; c < 3; c++ {
-		for r := range refRegs {
+		for r := 0; r < nRegions; r++ {
 			a.regCh[r][c] = a.use[r]
-			for j := range views {
+			for j := range rels {
 				if math.IsNaN(rels[j][r][c]) {
 					a.regCh[r][c] = false
 				}
@@ -259,32 +323,14 @@ func (a *analysis) measure(frames []Frame) {
 			}
 		}
 		bgOK := true
-		for j := range views {
+		for j := range rels {
 			bgOK = bgOK && !math.IsNaN(rels[j][nRegions][c])
 		}
 		if len(a.coreCh[c]) < 2 || !bgOK {
-			a.exposure = true
-			return
+			return false
 		}
 	}
-	for j, i := range cand {
-		f := &frames[i]
-		sim := sims[j]
-		m := measured{index: i, t: f.T}
-		m.bg = rels[j][nRegions]
-		for r := 0; r < nRegions; r++ {
-			for c := 0; c < 3; c++ {
-				if a.regCh[r][c] {
-					m.y[r][c] = rels[j][r][c] / m.bg[c]
-				}
-			}
-		}
-		if patches[j].enough {
-			m.grid = grid.sampleRGB(views[j].img, sim, m.bg)
-		}
-		a.frames = append(a.frames, m)
-	}
-	a.measureFrames()
+	return true
 }
 
 // measureFrames sorts the measured frames into the baseline and each
@@ -343,7 +389,7 @@ func (a *analysis) measureFrames() {
 // register refines the landmark placements sims in place by aligning
 // each view with a reference face: the mean of the views before the first
 // colour (or of the first views), itself realigned once.
-func register(views []view, before []bool, sims []similarity, refFrame faceFrame) (*patchGrid, []patchSample) {
+func register(views []view, before []bool, sims []similarity, refFrame FaceFrame) (*patchGrid, []patchSample) {
 	grid := newPatchGrid(refFrame)
 	patches := make([]patchSample, len(views))
 	var refIdx []int
@@ -472,7 +518,7 @@ func faceView(f *Frame) (view, bool) {
 	if f.Face == nil || f.Img == nil || f.Img.W <= 0 || f.Img.H <= 0 || len(f.Img.Pix) < 3*f.Img.W*f.Img.H {
 		return view{}, false
 	}
-	ff, ok := newFaceFrame(&f.Face.Landmarks)
+	ff, ok := NewFaceFrame(&f.Face.Landmarks)
 	if !ok {
 		return view{}, false
 	}
@@ -484,7 +530,7 @@ func faceView(f *Frame) (view, bool) {
 	if ff.iod <= viewIOD*1.25 {
 		return v, true
 	}
-	c := ff.toImage(0, 0.5)
+	c := ff.ToImage(0, 0.5)
 	half := (ringOuter*1.15 + 0.6) * ff.iod
 	x0 := math.Max(0, math.Floor(c.X-half))
 	y0 := math.Max(0, math.Floor(c.Y-half))

@@ -16,6 +16,9 @@ var linearLUT = func() (t [256]float64) {
 	return t
 }()
 
+// Linear is the linear light of the 8-bit sRGB value v.
+func Linear(v uint8) float64 { return linearLUT[v] }
+
 func srgbToLinear(v uint8) float64 {
 	c := float64(v) / 255
 	if c <= 0.04045 {
@@ -42,25 +45,29 @@ const (
 // timing: the larger, flatter patches whose mean is steadiest.
 var coreRegions = []int{regForehead, regNose, regLeftCheek, regRightCheek, regChin}
 
-// faceFrame is a face's own coordinate system, built from the landmarks:
+// FaceFrame is a face's own coordinate system, built from the landmarks:
 // origin between the eye centres, u along the eye line (image left to
 // right), v perpendicular to it towards the mouth, both in units of the
 // inter-ocular distance, so that region placement does not depend on
 // image size or roll.
-type faceFrame struct {
+type FaceFrame struct {
 	origin face.Point
 	ex, ey face.Point // image-pixel vectors of one unit along u and v
 	iod    float64
 }
 
-func newFaceFrame(lm *[68]face.Point) (faceFrame, bool) {
-	l, r := face.Centroid(lm[36:42]), face.Centroid(lm[42:48])
+// NewFaceFrame returns the frame of a face with landmarks lm, or false
+// when its eyes are too close together (under 2 pixels) to orient it.
+// The simulator (flashsim) places its faces with it, so that a rendered
+// face is laid out as the analysis reads it.
+func NewFaceFrame(lm *[68]face.Point) (FaceFrame, bool) {
+	l, r := face.LeftEye.Centroid(lm), face.RightEye.Centroid(lm)
 	dx, dy := r.X-l.X, r.Y-l.Y
 	iod := math.Hypot(dx, dy)
 	if !(iod > 2) {
-		return faceFrame{}, false
+		return FaceFrame{}, false
 	}
-	return faceFrame{
+	return FaceFrame{
 		origin: face.Point{X: (l.X + r.X) / 2, Y: (l.Y + r.Y) / 2},
 		ex:     face.Point{X: dx, Y: dy},
 		ey:     face.Point{X: -dy, Y: dx},
@@ -68,17 +75,20 @@ func newFaceFrame(lm *[68]face.Point) (faceFrame, bool) {
 	}, true
 }
 
-// toImage maps face coordinates to image pixels.
-func (f faceFrame) toImage(u, v float64) face.Point {
+// ToImage maps face coordinates to image pixels.
+func (f FaceFrame) ToImage(u, v float64) face.Point {
 	return face.Point{X: f.origin.X + u*f.ex.X + v*f.ey.X, Y: f.origin.Y + u*f.ex.Y + v*f.ey.Y}
 }
 
-// toFace maps image pixels to face coordinates.
-func (f faceFrame) toFace(p face.Point) (u, v float64) {
+// ToFace maps image pixels to face coordinates: ToImage's inverse.
+func (f FaceFrame) ToFace(p face.Point) (u, v float64) {
 	dx, dy := p.X-f.origin.X, p.Y-f.origin.Y
 	n := f.iod * f.iod
 	return (dx*f.ex.X + dy*f.ex.Y) / n, (dx*f.ey.X + dy*f.ey.Y) / n
 }
+
+// IOD is the inter-ocular distance in image pixels: the frame's unit.
+func (f FaceFrame) IOD() float64 { return f.iod }
 
 func lerp(a, b face.Point, t float64) face.Point {
 	return face.Point{X: a.X + (b.X-a.X)*t, Y: a.Y + (b.Y-a.Y)*t}
@@ -93,11 +103,11 @@ type disc struct {
 }
 
 // skinRegions places the sampling discs on the skin from the 68 landmarks
-// (iBUG order: 0–16 jaw, 17–26 brows, 27–35 nose, 36–47 eyes, 48–67
-// mouth). Radii follow the local width where a turned head foreshortens
-// one side, so that no disc reaches past the face outline, the eyes or
-// the brows.
-func skinRegions(lm *[68]face.Point, ff faceFrame) [nRegions]disc {
+// (iBUG order, numbered in face.Part's documentation: 0–16 jaw, 17–26
+// brows, 27–35 nose, 36–47 eyes, 48–67 mouth). Radii follow the local
+// width where a turned head foreshortens one side, so that no disc reaches
+// past the face outline, the eyes or the brows.
+func skinRegions(lm *[68]face.Point, ff FaceFrame) [nRegions]disc {
 	var d [nRegions]disc
 	iod := ff.iod
 	brow := lerp(lm[19], lm[24], 0.5)
@@ -153,10 +163,10 @@ func discPoints(d disc) pointSet {
 }
 
 // ringPointSet returns the background ring's points around the face ff.
-func ringPointSet(ff faceFrame) pointSet {
+func ringPointSet(ff FaceFrame) pointSet {
 	var ps pointSet
 	for _, uv := range ringPoints {
-		ps.pos = append(ps.pos, cpt(ff.toImage(uv[0], uv[1])))
+		ps.pos = append(ps.pos, cpt(ff.ToImage(uv[0], uv[1])))
 		ps.w = append(ps.w, 1)
 	}
 	return ps

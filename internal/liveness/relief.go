@@ -3,6 +3,7 @@ package liveness
 import (
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/glint-id/glint/internal/face"
 )
@@ -32,21 +33,21 @@ import (
 // skinMask marks the grid points on skin: inside the face outline (jaw
 // and a band above the brows), off the eyes and the mouth, which move
 // independently of the light.
-func skinMask(ref *[68]face.Point, ff faceFrame, g *patchGrid) *[gridPoints]bool {
+func skinMask(ref *[68]face.Point, ff FaceFrame, g *patchGrid) *[gridPoints]bool {
 	var poly []complex128
 	up := complex(-ff.ey.X, -ff.ey.Y) / complex(ff.iod, 0)
-	for i := 0; i <= 16; i++ {
-		poly = append(poly, cpt(ref[i]))
+	for _, p := range face.Jaw.Points(ref) {
+		poly = append(poly, cpt(p))
 	}
-	for i := 26; i >= 17; i-- {
-		poly = append(poly, cpt(ref[i])+up*complex(0.3*ff.iod, 0))
+	for _, p := range slices.Backward(face.Brows.Points(ref)) {
+		poly = append(poly, cpt(p)+up*complex(0.3*ff.iod, 0))
 	}
 	var mouth []complex128
-	mc := cpt(face.Centroid(ref[48:60]))
-	for i := 48; i < 60; i++ {
-		mouth = append(mouth, mc+(cpt(ref[i])-mc)*1.15)
+	mc := cpt(face.OuterLips.Centroid(ref))
+	for _, p := range face.OuterLips.Points(ref) {
+		mouth = append(mouth, mc+(cpt(p)-mc)*1.15)
 	}
-	eyes := []complex128{cpt(face.Centroid(ref[36:42])), cpt(face.Centroid(ref[42:48]))}
+	eyes := []complex128{cpt(face.LeftEye.Centroid(ref)), cpt(face.RightEye.Centroid(ref))}
 	var m [gridPoints]bool
 	for i, q := range g.q {
 		if !inPolygon(poly, q) || inPolygon(mouth, q) {
@@ -530,6 +531,10 @@ cell:
 }
 
 func add3(a, b [3]float64) [3]float64 { return [3]float64{a[0] + b[0], a[1] + b[1], a[2] + b[2]} }
+
+func dot3(a, b [3]float64) float64 { return a[0]*b[0] + a[1]*b[1] + a[2]*b[2] }
+
+func clampF(v, lo, hi float64) float64 { return math.Max(lo, math.Min(hi, v)) }
 
 // angle3 is the angle between two vectors, radians (0 if either is zero).
 func angle3(a, b [3]float64) float64 {

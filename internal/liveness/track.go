@@ -41,13 +41,13 @@ type patchGrid struct {
 	ready bool
 }
 
-func newPatchGrid(ref faceFrame) *patchGrid {
+func newPatchGrid(ref FaceFrame) *patchGrid {
 	g := &patchGrid{}
 	for j := 0; j < gridSide; j++ {
 		v := gridV0 + (gridV1-gridV0)*(float64(j)+0.5)/gridSide
 		for i := 0; i < gridSide; i++ {
 			u := gridU0 + (gridU1-gridU0)*(float64(i)+0.5)/gridSide
-			g.q[j*gridSide+i] = cpt(ref.toImage(u, v))
+			g.q[j*gridSide+i] = cpt(ref.ToImage(u, v))
 			g.uv[j*gridSide+i] = [2]float64{u, v}
 		}
 	}

@@ -1,7 +1,6 @@
 package notify_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -22,6 +21,7 @@ import (
 	"github.com/glint-id/glint/client"
 	"github.com/glint-id/glint/internal/api"
 	"github.com/glint-id/glint/internal/auth"
+	"github.com/glint-id/glint/internal/logtest"
 	"github.com/glint-id/glint/internal/notify"
 	"github.com/glint-id/glint/internal/store"
 	"github.com/glint-id/glint/internal/store/postgres"
@@ -196,8 +196,8 @@ const token = "tok-aaaaaaaaaaaaaaaaaaaaaaaaaaaa"
 // oneFace lets api.New run; no photo is uploaded in these tests.
 type oneFace struct{}
 
-func (oneFace) Reference(context.Context, image.Image, api.ReferenceOptions) (api.Reference, error) {
-	return api.Reference{}, nil
+func (oneFace) Reference(context.Context, image.Image, api.ReferenceOptions) (store.Reference, error) {
+	return store.Reference{}, nil
 }
 
 // A notification verifies with package client and carries exactly what
@@ -257,7 +257,7 @@ func TestSignedResultMatchesGetResult(t *testing.T) {
 	if id, _ := notified["request_id"].(string); !regexp.MustCompile(`^\d+,[0-9a-f-]{36}$`).MatchString(id) {
 		t.Errorf("request_id %q has not get_result's shape", id)
 	}
-	h, err := api.New(api.Config{Store: e.db, Keys: e.keys, Engine: oneFace{}, Logger: e.d.Logger})
+	h, err := api.New(api.Config{Store: e.db, Keys: e.keys, References: oneFace{}, Logger: e.d.Logger})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -624,24 +624,6 @@ func TestDefaultLeaseOutlastsAnAttempt(t *testing.T) {
 	}
 }
 
-// syncBuffer is a log destination safe for concurrent writers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // A deliverer whose POST outlasts its lease finds, when it records the
 // failure, that another deliverer claimed, delivered and finished the
 // notification meanwhile: it logs that at info level and leaves the
@@ -668,7 +650,7 @@ func TestClaimLostToAnotherDeliverer(t *testing.T) {
 		w.WriteHeader(http.StatusServiceUnavailable)
 	})
 	e = newEnv(t, rc.URL, 0)
-	var logs syncBuffer
+	var logs logtest.Buffer
 	e.d.Logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	o := *e.d
 	o.Logger = slog.New(slog.DiscardHandler)

@@ -6,7 +6,6 @@ import (
 	"image/jpeg"
 	"math"
 	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -34,19 +33,16 @@ func BenchmarkAttempt(b *testing.B) {
 	if models == "" {
 		b.Skip("face models not installed (make models)")
 	}
-	eng, err := face.Load(os.DirFS(models), face.Config{})
+	loaded, err := face.LoadModels(models, face.Options{})
 	if err != nil {
 		b.Fatal(err)
 	}
-	an, err := NewEngineAnalyzer(eng, os.DirFS(filepath.Join(models, "face-api")))
-	if err != nil {
-		b.Fatal(err)
+	if loaded.AntiSpoof == nil {
+		b.Fatal("the passive anti-spoof model is missing (make models)")
 	}
-	as, err := face.LoadAntiSpoof(os.DirFS(filepath.Join(models, "human")), face.AntiSpoofModel)
-	if err != nil {
-		b.Fatal(err)
-	}
-	data, err := os.ReadFile(filepath.Join(models, "face-api", "sample3.jpg"))
+	eng, as := loaded.Engine, loaded.AntiSpoof
+	an := NewEngineAnalyzer(eng)
+	data, err := os.ReadFile(face.SamplePhoto(models, 3))
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/glint-id/glint/internal/liveness"
+	"github.com/glint-id/glint/internal/liveness/flashsim"
 	"github.com/glint-id/glint/internal/store"
 )
 
@@ -54,7 +54,7 @@ func TestFallback(t *testing.T) {
 	}
 
 	// An attack: stored as a failed upload, not counted a second time.
-	s := h.render(liveness.ScreenTint, ch, 41)
+	s := h.render(flashsim.ScreenTint, ch, 41)
 	out, err := h.m.ValidateFlash(ctx, s.upload(tok, fs.SeqID))
 	if err != nil {
 		t.Fatal(err)
@@ -82,7 +82,7 @@ func TestFallback(t *testing.T) {
 	// were handed out.
 	fs, _ = h.m.StartFlash(ctx, tok, ConnInfo{})
 	ch = h.nextChallenge(6)
-	g := h.render(liveness.Genuine, ch, 42)
+	g := h.render(flashsim.Genuine, ch, 42)
 	up := g.upload(tok, fs.SeqID)
 	up.Timeline = up.Timeline[1:]
 	if _, err := h.m.ValidateFlash(ctx, up); !errors.Is(err, ErrTimeline) {
@@ -113,7 +113,7 @@ func TestFallback(t *testing.T) {
 
 	// A genuine upload passes the analysis, and is stored as PASS_UPLOAD:
 	// never the channel's PASS.
-	g = h.render(liveness.Genuine, ch, 43)
+	g = h.render(flashsim.Genuine, ch, 43)
 	out, err = h.m.ValidateFlash(ctx, g.upload(tok, fs.SeqID))
 	if err != nil {
 		t.Fatal(err)
@@ -142,7 +142,7 @@ func TestFallbackTurnedOff(t *testing.T) {
 	}
 	ch := h.nextChallenge(6)
 	h.allowUpload(false)
-	g := h.render(liveness.Genuine, ch, 43)
+	g := h.render(flashsim.Genuine, ch, 43)
 	if _, err := h.m.ValidateFlash(ctx, g.upload(tok, fs.SeqID)); !errors.Is(err, ErrUploadDisabled) {
 		t.Fatalf("upload after the key turned the fallback off: %v", err)
 	}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/glint-id/glint/internal/face"
 	"github.com/glint-id/glint/internal/liveness"
+	"github.com/glint-id/glint/internal/liveness/flashsim"
 	"github.com/glint-id/glint/internal/session/sessiontest"
 	"github.com/glint-id/glint/internal/store"
 	"github.com/glint-id/glint/internal/store/sqlite"
@@ -367,7 +368,7 @@ func ms(t time.Time) float64 { return float64(t.UnixNano()) / 1e6 }
 
 // sim is one rendered sequence, encoded and registered with the analyzer.
 type sim struct {
-	seq      liveness.Sequence
+	seq      flashsim.Sequence
 	jpegs    [][]byte
 	baseline []int // frames captured before the first colour
 }
@@ -375,7 +376,7 @@ type sim struct {
 func (h *harness) render(species string, ch liveness.Challenge, seed uint64) *sim {
 	h.t.Helper()
 	subs := sessiontest.Subjects(h.t)
-	seq, err := liveness.Render(rand.New(rand.NewPCG(seed, 3)), species, ch, subs[0], subs[1])
+	seq, err := flashsim.Render(rand.New(rand.NewPCG(seed, 3)), species, ch, subs[0], subs[1])
 	if err != nil {
 		h.t.Fatal(err)
 	}

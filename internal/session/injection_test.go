@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/glint-id/glint/internal/liveness"
+	"github.com/glint-id/glint/internal/liveness/flashsim"
 	"github.com/glint-id/glint/internal/store"
 )
 
@@ -64,7 +64,7 @@ func TestInjectionFailsAttempt(t *testing.T) {
 			}
 			c.sync()
 			c.next()
-			s := h.render(liveness.Genuine, h.nextChallenge(6), 1)
+			s := h.render(flashsim.Genuine, h.nextChallenge(6), 1)
 			if !c.toGate(s, 5*time.Second) {
 				t.Fatal("the gate did not pass")
 			}
@@ -91,7 +91,7 @@ func TestAttemptsPerAddress(t *testing.T) {
 	c := h.connectInfo(h.m, ConnInfo{Attempts: th})
 	c.hello(tok)
 	c.next()
-	s := h.render(liveness.Genuine, h.nextChallenge(6), 1)
+	s := h.render(flashsim.Genuine, h.nextChallenge(6), 1)
 	if !c.toGate(s, 5*time.Second) {
 		t.Fatal("the gate did not pass")
 	}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/glint-id/glint/internal/liveness"
+	"github.com/glint-id/glint/internal/liveness/flashsim"
 	"github.com/glint-id/glint/internal/store"
 	"github.com/glint-id/glint/internal/store/sqlite"
 )
@@ -110,7 +111,7 @@ func TestSupersededAtDecisivePoints(t *testing.T) {
 			h.advance(31 * time.Second)
 		}, 0},
 		{"attempt count at RESET", nil, func(h *harness, c *client, tok string) {
-			s := h.render(liveness.Genuine, h.nextChallenge(6), 9)
+			s := h.render(flashsim.Genuine, h.nextChallenge(6), 9)
 			if !c.toGate(s, 5*time.Second) {
 				h.t.Fatal("the gate did not pass")
 			}
@@ -118,7 +119,7 @@ func TestSupersededAtDecisivePoints(t *testing.T) {
 			c.play(s, 2) // the face leaves after two colours
 		}, 1}, // spent, as the colours were shown
 		{"outcome", func(c *Config) { c.Store = claimAfterCount{c.Store.(*sqlite.DB)} }, func(h *harness, c *client, tok string) {
-			s := h.render(liveness.Genuine, h.nextChallenge(6), 10)
+			s := h.render(flashsim.Genuine, h.nextChallenge(6), 10)
 			if !c.toGate(s, 5*time.Second) {
 				h.t.Fatal("the gate did not pass")
 			}
@@ -165,7 +166,7 @@ func TestFallbackAcrossNodes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	attack := h.render(liveness.ScreenTint, h.nextChallenge(6), 51)
+	attack := h.render(flashsim.ScreenTint, h.nextChallenge(6), 51)
 	out, err := b.ValidateFlash(ctx, attack.upload(tok, fs.SeqID))
 	if err != nil {
 		t.Fatal(err)
@@ -194,7 +195,7 @@ func TestFallbackAcrossNodes(t *testing.T) {
 	if fs.SeqID != ch.SeqID {
 		t.Fatalf("B's sequence %s, predicted %s", fs.SeqID, ch.SeqID)
 	}
-	genuine := h.render(liveness.Genuine, ch, 52)
+	genuine := h.render(flashsim.Genuine, ch, 52)
 	if _, err := b.ValidateFlash(ctx, genuine.upload(tok, old.SeqID)); !errors.Is(err, ErrSeqID) {
 		t.Fatalf("replaced sequence: %v, want ErrSeqID", err)
 	}

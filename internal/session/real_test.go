@@ -1,14 +1,13 @@
 package session
 
 import (
-	"os"
-	"path/filepath"
+	"errors"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/glint-id/glint/internal/face"
-	"github.com/glint-id/glint/internal/liveness"
+	"github.com/glint-id/glint/internal/liveness/flashsim"
 	"github.com/glint-id/glint/internal/session/sessiontest"
 	"github.com/glint-id/glint/internal/store"
 )
@@ -32,15 +31,16 @@ func realEngine(t *testing.T) (*EngineAnalyzer, *face.AntiSpoof) {
 		t.Skip("the real engine takes seconds per sequence")
 	}
 	real.once.Do(func() {
-		eng, err := face.Load(os.DirFS(models), face.Config{})
+		m, err := face.LoadModels(models, face.Options{})
 		if err != nil {
 			real.err = err
 			return
 		}
-		if real.an, real.err = NewEngineAnalyzer(eng, os.DirFS(filepath.Join(models, "face-api"))); real.err != nil {
+		if m.AntiSpoof == nil {
+			real.err = errors.New("the passive anti-spoof model is missing (make models)")
 			return
 		}
-		real.as, real.err = face.LoadAntiSpoof(os.DirFS(filepath.Join(models, "human")), face.AntiSpoofModel)
+		real.an, real.as = NewEngineAnalyzer(m.Engine), m.AntiSpoof
 	})
 	if real.err != nil {
 		t.Fatal(real.err)
@@ -55,7 +55,7 @@ func TestRealEngine(t *testing.T) {
 	an, as := realEngine(t)
 	h := newHarness(t, func(c *Config) { c.Analyzer, c.Passive = an, as })
 	h.scale = 2
-	s := h.render(liveness.Genuine, h.nextChallenge(6), 31)
+	s := h.render(flashsim.Genuine, h.nextChallenge(6), 31)
 
 	// The reference: the subject's face in a pre-flash frame.
 	img, err := decodeFrame(s.jpegs[s.baseline[0]], 1<<20, 4096)

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/glint-id/glint/internal/liveness"
+	"github.com/glint-id/glint/internal/liveness/flashsim"
 	"github.com/glint-id/glint/internal/store"
 )
 
@@ -41,7 +42,7 @@ func TestGenuinePass(t *testing.T) {
 		t.Fatalf("status after hello: %s", v.Status)
 	}
 
-	s := h.render(liveness.Genuine, h.nextChallenge(6), 1)
+	s := h.render(flashsim.Genuine, h.nextChallenge(6), 1)
 	if !c.toGate(s, 5*time.Second) {
 		t.Fatal("the gate did not pass")
 	}
@@ -101,7 +102,7 @@ func TestAttackFails(t *testing.T) {
 	tok := h.token(2)
 	c := h.connect("")
 	c.hello(tok)
-	s := h.render(liveness.Replay, h.nextChallenge(6), 2)
+	s := h.render(flashsim.Replay, h.nextChallenge(6), 2)
 	if !c.toGate(s, 5*time.Second) {
 		t.Fatal("the gate did not pass")
 	}
@@ -126,7 +127,7 @@ func TestAttackFails(t *testing.T) {
 	}
 
 	// The second and last attempt fails too: the verification is over.
-	s2 := h.render(liveness.Replay, h.nextChallenge(6), 3)
+	s2 := h.render(flashsim.Replay, h.nextChallenge(6), 3)
 	c.next()
 	if !c.toGate(s2, 5*time.Second) {
 		t.Fatal("the gate did not pass again")
@@ -190,7 +191,7 @@ func TestResetCountsAttempt(t *testing.T) {
 	c.hello(tok)
 
 	// Attempt 1: the face goes after the second colour.
-	s := h.render(liveness.Genuine, h.nextChallenge(6), 4)
+	s := h.render(flashsim.Genuine, h.nextChallenge(6), 4)
 	if !c.toGate(s, 5*time.Second) {
 		t.Fatal("the gate did not pass")
 	}
@@ -209,7 +210,7 @@ func TestResetCountsAttempt(t *testing.T) {
 	}
 
 	// Attempt 2 (the last) is reset too: the verification fails.
-	s2 := h.render(liveness.Genuine, h.nextChallenge(6), 5)
+	s2 := h.render(flashsim.Genuine, h.nextChallenge(6), 5)
 	c.next()
 	if !c.toGate(s2, 5*time.Second) {
 		t.Fatal("the gate did not pass again")
@@ -229,7 +230,7 @@ func TestResetBeforeFirstColourIsFree(t *testing.T) {
 	tok := h.token(2)
 	c := h.connect("")
 	c.hello(tok)
-	s := h.render(liveness.Genuine, h.nextChallenge(6), 6)
+	s := h.render(flashsim.Genuine, h.nextChallenge(6), 6)
 	if !c.toGate(s, 5*time.Second) {
 		t.Fatal("the gate did not pass")
 	}
@@ -250,7 +251,7 @@ func TestSuperseded(t *testing.T) {
 	tok := h.token(3)
 	old := h.connect("")
 	old.hello(tok)
-	s := h.render(liveness.Genuine, h.nextChallenge(6), 7)
+	s := h.render(flashsim.Genuine, h.nextChallenge(6), 7)
 	if !old.toGate(s, 5*time.Second) {
 		t.Fatal("the gate did not pass")
 	}
@@ -390,7 +391,7 @@ func TestCancelDuringFlashCounts(t *testing.T) {
 
 	c = h.connect("")
 	c.hello(tok)
-	s := h.render(liveness.Genuine, h.nextChallenge(6), 8)
+	s := h.render(flashsim.Genuine, h.nextChallenge(6), 8)
 	if !c.toGate(s, 5*time.Second) {
 		t.Fatal("the gate did not pass")
 	}

@@ -9,34 +9,16 @@ import (
 	"image/jpeg"
 	"log/slog"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/glint-id/glint/internal/face"
-	"github.com/glint-id/glint/internal/liveness"
+	"github.com/glint-id/glint/internal/liveness/flashsim"
+	"github.com/glint-id/glint/internal/logtest"
 	"github.com/glint-id/glint/internal/session/sessiontest"
 	"github.com/glint-id/glint/internal/store"
 )
-
-// logBuffer collects a manager's log lines for a test to search.
-type logBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // waitFor polls cond for up to ten seconds.
 func waitFor(t *testing.T, what string, cond func() bool) {
@@ -49,7 +31,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-func withLog(logs *logBuffer) harnessOpt {
+func withLog(logs *logtest.Buffer) harnessOpt {
 	return func(c *Config) { c.Logger = slog.New(slog.NewJSONHandler(logs, nil)) }
 }
 
@@ -102,14 +84,14 @@ func TestShutdown(t *testing.T) {
 	flashTok := h.token(3)
 	flash := h.connect("")
 	flash.hello(flashTok)
-	flash.toColour(h.render(liveness.Genuine, h.nextChallenge(6), 1), func(m *ColorMessage) bool {
+	flash.toColour(h.render(flashsim.Genuine, h.nextChallenge(6), 1), func(m *ColorMessage) bool {
 		return m.Status == ColorColoring && m.Index == 2
 	})
 
 	lastTok := h.token(1)
 	last := h.connect("")
 	last.hello(lastTok)
-	last.toColour(h.render(liveness.Genuine, h.nextChallenge(6), 2), func(m *ColorMessage) bool {
+	last.toColour(h.render(flashsim.Genuine, h.nextChallenge(6), 2), func(m *ColorMessage) bool {
 		return m.Status == ColorColoring && m.Index == 1
 	})
 
@@ -156,12 +138,12 @@ func TestShutdown(t *testing.T) {
 // when the server begins shutting down is evaluated before the session
 // ends, instead of dropping an attempt already counted.
 func TestShutdownDecidesTail(t *testing.T) {
-	logs := &logBuffer{}
+	logs := &logtest.Buffer{}
 	h := newHarness(t, withLog(logs))
 	tok := h.token(3)
 	c := h.connect("")
 	c.hello(tok)
-	c.toColour(h.render(liveness.Genuine, h.nextChallenge(6), 1), func(m *ColorMessage) bool { return m.Status == ColorDone })
+	c.toColour(h.render(flashsim.Genuine, h.nextChallenge(6), 1), func(m *ColorMessage) bool { return m.Status == ColorDone })
 
 	errc := make(chan error, 1)
 	go func() {
@@ -283,7 +265,7 @@ func bombJPEG(t *testing.T) []byte {
 // spends a shown challenge, and leaves the process and the other sessions
 // running.
 func TestPanicEndsOnlySession(t *testing.T) {
-	logs := &logBuffer{}
+	logs := &logtest.Buffer{}
 	an := &panicky{}
 	h := newHarness(t, withLog(logs), func(c *Config) {
 		an.Analyzer = c.Analyzer.(*sessiontest.Analyzer)
@@ -324,7 +306,7 @@ func TestPanicEndsOnlySession(t *testing.T) {
 	flashTok := h.token(3)
 	f := h.connect("")
 	f.hello(flashTok)
-	f.toColour(h.render(liveness.Genuine, h.nextChallenge(6), 3), func(m *ColorMessage) bool {
+	f.toColour(h.render(flashsim.Genuine, h.nextChallenge(6), 3), func(m *ColorMessage) bool {
 		return m.Status == ColorColoring && m.Index == 2
 	})
 	f.frame(KindFlash, 2, ms(h.clk.Now().Add(-uplink)), bomb)

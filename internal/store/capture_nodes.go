@@ -36,8 +36,9 @@ type FlashSequence struct {
 // HTTP fallback's pending sequences. All methods are safe for concurrent
 // use, from several processes at once.
 //
-// It is separate from Store so that a backend can be written in steps; a
-// backend that serves more than one node must implement it.
+// Store embeds it, so every backend implements it; it is declared on its
+// own as the capture flow's share of the store (session.Store embeds it
+// too).
 type CaptureStore interface {
 	// ClaimCapture makes owner, a non-empty id that a connection draws
 	// for itself at random, the capture owner of token's verification,

@@ -2,13 +2,19 @@
 // that database backends implement.
 //
 // The interface is written for more than one backend: the embedded SQLite
-// one in store/sqlite today and PostgreSQL later. So methods take a context
-// first, speak in the domain types below rather than rows, report failures
-// through the sentinel errors of this package, and express every
-// check-then-write that must not race (a call limit, a unique token) as a
-// single method that the backend makes atomic in its own way. The
-// conformance suite in store/storetest holds every backend to the same
-// behaviour.
+// one in store/sqlite, and PostgreSQL in store/postgres for several nodes
+// sharing one database. So methods take a context first, speak in the
+// domain types below rather than rows, report failures through the
+// sentinel errors of this package, and express every check-then-write that
+// must not race (a call limit, a unique token) as a single method that the
+// backend makes atomic in its own way. The conformance suite in
+// store/storetest holds every backend to the same behaviour.
+//
+// Store is what a backend implements, not what its users take: each
+// package that uses the store declares the few methods it calls
+// (auth.KeyStore, api.Store, session.Store, notify.Store). Only cmd/glint,
+// which opens the database and wires the service, and the conformance
+// suite hold a whole Store.
 package store
 
 import (
@@ -109,6 +115,15 @@ type Key struct {
 
 	CreatedAt time.Time
 }
+
+// ErrConcurrencyLimit means a key already has as many requests in flight
+// as its Concurrency allows. Concurrency limiters refuse with it
+// (auth.Limiter: auth.LocalLimiter within one process, postgres.Limiter
+// across the nodes of one database). It is declared here, beside Key, so
+// that a backend can refuse with it without importing package auth, which
+// exports the same error as auth.ErrConcurrencyLimit; its text keeps that
+// name's prefix.
+var ErrConcurrencyLimit = errors.New("auth: key concurrency limit exceeded")
 
 // The per-uuid attempt budget (Key.AttemptsPerUUID).
 const (

@@ -18,7 +18,7 @@ import (
 
 	"github.com/glint-id/glint/internal/face"
 	"github.com/glint-id/glint/internal/imaging"
-	"github.com/glint-id/glint/internal/liveness"
+	"github.com/glint-id/glint/internal/liveness/flashsim"
 )
 
 // Model names the fake descriptors.
@@ -148,7 +148,7 @@ func Identity(n int) []float32 {
 
 var (
 	subjectsOnce sync.Once
-	subjects     []*liveness.Subject
+	subjects     []*flashsim.Subject
 	subjectsErr  error
 	skip         string
 )
@@ -157,16 +157,11 @@ var (
 // the near-frontal faces of a sample photo, loading the face engine once per test
 // binary; it skips the test when the models are not installed (make
 // models).
-func Subjects(tb testing.TB) []*liveness.Subject {
+func Subjects(tb testing.TB) []*flashsim.Subject {
 	tb.Helper()
 	subjectsOnce.Do(func() {
-		root, err := repoRoot()
-		if err != nil {
-			subjectsErr = err
-			return
-		}
-		models := filepath.Join(root, "models")
-		if _, err := os.Stat(filepath.Join(models, "face-api", "ssd_mobilenetv1_model.bin")); err != nil {
+		models := ModelsDir()
+		if models == "" {
 			skip = "face models not installed (make models)"
 			return
 		}
@@ -177,7 +172,7 @@ func Subjects(tb testing.TB) []*liveness.Subject {
 		}
 		// Sample 3 is a group photo with two near-frontal faces: a
 		// subject who passes the framing check and a second person.
-		data, err := os.ReadFile(filepath.Join(models, "face-api", "sample3.jpg"))
+		data, err := os.ReadFile(face.SamplePhoto(models, 3))
 		if err != nil {
 			subjectsErr = err
 			return
@@ -192,7 +187,7 @@ func Subjects(tb testing.TB) []*liveness.Subject {
 			if math.Abs(f.Quality.Yaw) > 16 || math.Abs(f.Quality.Pitch) > 16 {
 				continue
 			}
-			s, err := liveness.NewSubject(photo, f)
+			s, err := flashsim.NewSubject(photo, f)
 			if err != nil {
 				subjectsErr = err
 				return
@@ -220,7 +215,8 @@ func ModelsDir() string {
 		return ""
 	}
 	models := filepath.Join(root, "models")
-	if _, err := os.Stat(filepath.Join(models, "face-api", "ssd_mobilenetv1_model.bin")); err != nil {
+	// `make models` fetches the sample photos with the networks.
+	if _, err := os.Stat(face.SamplePhoto(models, 1)); err != nil {
 		return ""
 	}
 	return models

@@ -11,8 +11,6 @@ import (
 	"github.com/glint-id/glint/internal/store"
 )
 
-var _ store.CaptureStore = (*DB)(nil)
-
 // ClaimCapture implements store.CaptureStore: one UPDATE, the latest claim
 // winning by being the latest write.
 func (db *DB) ClaimCapture(ctx context.Context, token, owner string) error {

@@ -12,10 +12,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/glint-id/glint/internal/auth"
+	"github.com/glint-id/glint/internal/store"
 )
-
-var _ auth.Limiter = (*Limiter)(nil)
 
 // Defaults of the Limiter fields of the same names.
 const (
@@ -30,11 +28,13 @@ const (
 
 // Limiter is an auth.Limiter for several nodes sharing one database: each
 // slot in use is a row of the leases table (migrations/0006_leases.sql),
-// so a key's concurrency limit counts its requests on every node.
+// so a key's concurrency limit counts its requests on every node. (It
+// satisfies the interface without naming it: a backend does not import
+// package auth.)
 //
 // Acquire never waits for a slot: like auth.LocalLimiter it refuses at
-// once with auth.ErrConcurrencyLimit when the key's unexpired leases reach
-// the limit. A database that fails or does not answer makes it fail with
+// once with store.ErrConcurrencyLimit (which auth.ErrConcurrencyLimit is)
+// when the key's unexpired leases reach the limit. A database that fails or does not answer makes it fail with
 // another error (within the DB's OpTimeout), which the API answers with
 // INTERNAL_ERROR: a limit that cannot be checked is not waived.
 //
@@ -134,7 +134,7 @@ func (l *Limiter) Acquire(ctx context.Context, keyID string, limit int) (func(),
 		return nil, fmt.Errorf("postgres: take a concurrency lease: %w", err)
 	}
 	if id == 0 {
-		return nil, auth.ErrConcurrencyLimit
+		return nil, store.ErrConcurrencyLimit
 	}
 	var once sync.Once
 	return func() { once.Do(func() { l.release(keyID, id) }) }, nil

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/glint-id/glint/internal/auth"
+	"github.com/glint-id/glint/internal/store"
 	"github.com/glint-id/glint/internal/store/postgres"
 )
 
@@ -49,8 +49,8 @@ func mustRefuse(t *testing.T, l *postgres.Limiter, key string, limit int) {
 		release()
 		t.Fatalf("Acquire(%s, %d) on node %s succeeded, want the limit", key, limit, l.Node)
 	}
-	if !errors.Is(err, auth.ErrConcurrencyLimit) {
-		t.Fatalf("Acquire(%s, %d) on node %s: %v, want auth.ErrConcurrencyLimit", key, limit, l.Node, err)
+	if !errors.Is(err, store.ErrConcurrencyLimit) {
+		t.Fatalf("Acquire(%s, %d) on node %s: %v, want store.ErrConcurrencyLimit", key, limit, l.Node, err)
 	}
 }
 
@@ -88,7 +88,7 @@ func TestLimiterHoldsAcrossNodes(t *testing.T) {
 			<-start
 			for range rounds {
 				release, err := l.Acquire(context.Background(), "k", limit)
-				if errors.Is(err, auth.ErrConcurrencyLimit) {
+				if errors.Is(err, store.ErrConcurrencyLimit) {
 					denied.Add(1)
 					continue
 				}
@@ -238,7 +238,7 @@ func TestLimiterDatabaseError(t *testing.T) {
 		release()
 		t.Fatal("Acquire on a closed database succeeded")
 	}
-	if errors.Is(err, auth.ErrConcurrencyLimit) {
+	if errors.Is(err, store.ErrConcurrencyLimit) {
 		t.Fatalf("Acquire on a closed database: %v, want an error other than the limit", err)
 	}
 }

@@ -10,8 +10,6 @@ import (
 	"github.com/glint-id/glint/internal/store"
 )
 
-var _ store.CaptureStore = (*DB)(nil)
-
 // ClaimCapture implements store.CaptureStore. One UPDATE: the latest
 // claim wins by being the latest write.
 func (db *DB) ClaimCapture(ctx context.Context, token, owner string) error {

@@ -1,10 +1,11 @@
-package liveness
+package flashsim
 
 import (
 	"math"
 	"math/rand/v2"
 
 	"github.com/glint-id/glint/internal/face"
+	"github.com/glint-id/glint/internal/liveness"
 )
 
 // Prints other than the flat one. A print is the subject's photo on paper,
@@ -75,10 +76,10 @@ func drawSheet(r *rand.Rand, kind string, s *Subject, tiltX, tiltY float64) *pri
 	rx := [3][3]float64{{1, 0, 0}, {0, cy, -sy}, {0, sy, cy}}
 	p := &printSheet{kind: kind, rot: matMul(rx, ry)}
 	p.plane = matVec(p.rot, [3]float64{0, 0, 1})
-	ff, _ := newFaceFrame(&s.lm)
+	ff, _ := liveness.NewFaceFrame(&s.lm)
 	var nose float64
 	for _, i := range []int{27, 28, 29, 30} {
-		nu, _ := ff.toFace(s.lm[i])
+		nu, _ := ff.ToFace(s.lm[i])
 		nose += nu / 4
 	}
 	switch kind {
@@ -181,7 +182,7 @@ const (
 // sees (the photo as the bend places it, plus the gloss's sheen of the
 // room), its landmarks, and the light maps of the screen on the paper.
 func (s *Subject) onSheet(sc *scene, p *printSheet) *lightState {
-	ff, _ := newFaceFrame(&s.lm)
+	ff, _ := liveness.NewFaceFrame(&s.lm)
 	n := srcSide * srcSide
 	d := &Subject{
 		qual: s.qual, photo: s.photo, face: s.face, rot: s.rot,
@@ -198,9 +199,9 @@ func (s *Subject) onSheet(sc *scene, p *printSheet) *lightState {
 	for y := 0; y < srcSide; y++ {
 		for x := 0; x < srcSide; x++ {
 			i := y*srcSide + x
-			u, v := ff.toFace(face.Point{X: float64(x) + 0.5, Y: float64(y) + 0.5})
+			u, v := ff.ToFace(face.Point{X: float64(x) + 0.5, Y: float64(y) + 0.5})
 			pu, z, ang, vis := p.column(u)
-			q := ff.toImage(pu, v)
+			q := ff.ToImage(pu, v)
 			c, fw, el := s.sampleAt(q.X-0.5, q.Y-0.5)
 			copy(d.lin[3*i:3*i+3], c[:])
 			copy(albedo[3*i:3*i+3], c[:])
@@ -230,8 +231,8 @@ func (s *Subject) onSheet(sc *scene, p *printSheet) *lightState {
 		}
 	}
 	for j, l := range s.lm {
-		pu, v := ff.toFace(l)
-		d.lm[j] = ff.toImage(p.toImage(pu), v)
+		pu, v := ff.ToFace(l)
+		d.lm[j] = ff.ToImage(p.toImage(pu), v)
 	}
 	d.sums()
 	return newLightState(d, albedo, mod, spec)

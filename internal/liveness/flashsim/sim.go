@@ -1,4 +1,4 @@
-package liveness
+package flashsim
 
 import (
 	"errors"
@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/glint-id/glint/internal/face"
+	"github.com/glint-id/glint/internal/liveness"
 )
 
 // Species of rendered sequences: the genuine presentation and the attacks
@@ -113,14 +114,14 @@ type Subject struct {
 // room's shading, which the rendering keeps, adding the screen's light on
 // top in proportion to the model's shading.
 func NewSubject(img *face.RGB, f face.Face) (*Subject, error) {
-	ff, ok := newFaceFrame(&f.Landmarks)
+	ff, ok := liveness.NewFaceFrame(&f.Landmarks)
 	if !ok {
 		return nil, errors.New("liveness: face too small to render")
 	}
 	s := &Subject{qual: f.Quality, photo: img, face: f}
 	// Window: square, upright in the image, centred just below the eyes.
-	c := ff.toImage(0, 0.55)
-	side := simSpan * ff.iod * (1 + 2*simMargin)
+	c := ff.ToImage(0, 0.55)
+	side := simSpan * ff.IOD() * (1 + 2*simMargin)
 	scale := side / float64(srcSide)
 	ox, oy := c.X-side/2, c.Y-side/2
 	s.lin = resampleLinear(img, ox, oy, scale, srcSide)
@@ -150,9 +151,9 @@ func resampleLinear(img *face.RGB, ox, oy, scale float64, side int) []float32 {
 				for i := 0; i < taps; i++ {
 					px := clampInt(int(ox+(float64(x)+(float64(i)+0.5)/float64(taps))*scale), 0, img.W-1)
 					p := img.Pix[3*(py*img.W+px):]
-					sum[0] += linearLUT[p[0]]
-					sum[1] += linearLUT[p[1]]
-					sum[2] += linearLUT[p[2]]
+					sum[0] += liveness.Linear(p[0])
+					sum[1] += liveness.Linear(p[1])
+					sum[2] += liveness.Linear(p[2])
 				}
 			}
 			n := float64(taps * taps)
@@ -183,8 +184,8 @@ func clampInt(v, lo, hi int) int {
 // 0.4 units (a 2.5 cm nose) and widening towards the nostrils; shallow
 // sockets at the eyes and a slight swell at the lips.
 func (s *Subject) buildShape() {
-	ff, _ := newFaceFrame(&s.lm)
-	uv := func(i int) (float64, float64) { return ff.toFace(s.lm[i]) }
+	ff, _ := liveness.NewFaceFrame(&s.lm)
+	uv := func(i int) (float64, float64) { return ff.ToFace(s.lm[i]) }
 	yaw := clampF(s.qual.Yaw, -45, 45) * math.Pi / 180
 	pitch := clampF(s.qual.Pitch, -30, 30) * math.Pi / 180
 	cy, sy := math.Cos(yaw), math.Sin(yaw)
@@ -205,10 +206,10 @@ func (s *Subject) buildShape() {
 	bu, bv := uv(27)
 	tu, tv := uv(30)
 	bu, tu = front(bu), front(tu)
-	elu, elv := ff.toFace(face.Centroid(s.lm[36:42]))
-	eru, erv := ff.toFace(face.Centroid(s.lm[42:48]))
+	elu, elv := ff.ToFace(face.LeftEye.Centroid(&s.lm))
+	eru, erv := ff.ToFace(face.RightEye.Centroid(&s.lm))
 	elu, eru = front(elu), front(eru)
-	mu, mv := ff.toFace(face.Centroid(s.lm[48:68]))
+	mu, mv := ff.ToFace(face.Mouth.Centroid(&s.lm))
 	mu = front(mu)
 	nlen := math.Hypot(tu-bu, tv-bv)
 	height := func(u, v float64) (z, rho float64) {
@@ -253,7 +254,7 @@ func (s *Subject) buildShape() {
 	for y := 0; y < srcSide; y++ {
 		for x := 0; x < srcSide; x++ {
 			i := y*srcSide + x
-			u, v := ff.toFace(face.Point{X: float64(x) + 0.5, Y: float64(y) + 0.5})
+			u, v := ff.ToFace(face.Point{X: float64(x) + 0.5, Y: float64(y) + 0.5})
 			u = front(u)
 			z, rho := height(u, v)
 			s.ell[i] = float32(rho)
@@ -470,14 +471,14 @@ func (s *Subject) lightMaps(sc *scene, flat bool, tiltX, tiltY float64) (mod, sp
 	if flat {
 		flatN = normalize3([3]float64{math.Sin(tiltX), -math.Sin(tiltY), math.Cos(tiltX) * math.Cos(tiltY)})
 	}
-	ff, _ := newFaceFrame(&s.lm)
+	ff, _ := liveness.NewFaceFrame(&s.lm)
 	for i := 0; i < n; i++ {
 		w := float64(s.faceW[i])
 		if flat {
 			// The print is cut out round the head, hair included, well
 			// inside the background ring.
 			x, y := i%srcSide, i/srcSide
-			u, v := ff.toFace(face.Point{X: float64(x) + 0.5, Y: float64(y) + 0.5})
+			u, v := ff.ToFace(face.Point{X: float64(x) + 0.5, Y: float64(y) + 0.5})
 			e := math.Hypot(u/1.7, (v-0.5)/2.0)
 			w = clampF((1-e)/0.05, 0, 1)
 		}
@@ -492,7 +493,7 @@ func (s *Subject) lightMaps(sc *scene, flat bool, tiltX, tiltY float64) (mod, sp
 		if flat {
 			// The print's plane through the face centre.
 			x, y := i%srcSide, i/srcSide
-			u, v := ff.toFace(face.Point{X: float64(x) + 0.5, Y: float64(y) + 0.5})
+			u, v := ff.ToFace(face.Point{X: float64(x) + 0.5, Y: float64(y) + 0.5})
 			p := [3]float64{u * cmPerIOD, (v - 0.55) * cmPerIOD, 0}
 			p[2] = -(p[0]*flatN[0] + p[1]*flatN[1]) / flatN[2]
 			m = sc.strength * sc.screenIrradiance(p, flatN) / sc.roomShading(flatN)
@@ -512,24 +513,24 @@ func (s *Subject) lightMaps(sc *scene, flat bool, tiltX, tiltY float64) (mod, sp
 	return mod, spec
 }
 
-// Sequence is one rendered verification, ready for Analyze.
+// Sequence is one rendered verification, ready for liveness.Analyze.
 type Sequence struct {
 	Species   string
-	Challenge Challenge
+	Challenge liveness.Challenge
 	Shown     []time.Time
-	Frames    []Frame
+	Frames    []liveness.Frame
 }
 
 // Render renders a sequence of species with challenge ch shown to subject
 // s, the victim; other is the second person, whose face replaces s's in
 // FaceSwap and whom the Mask is made of (ignored otherwise). All
 // randomness comes from r, so a seed reproduces a sequence exactly.
-func Render(r *rand.Rand, species string, ch Challenge, s, other *Subject) (Sequence, error) {
+func Render(r *rand.Rand, species string, ch liveness.Challenge, s, other *Subject) (Sequence, error) {
 	sc := drawScene(r)
 	return render(r, &sc, species, ch, s, other)
 }
 
-func render(r *rand.Rand, scp *scene, species string, ch Challenge, s, other *Subject) (Sequence, error) {
+func render(r *rand.Rand, scp *scene, species string, ch liveness.Challenge, s, other *Subject) (Sequence, error) {
 	sc := *scp
 	seq := Sequence{Species: species, Challenge: ch}
 	t0 := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
@@ -557,7 +558,7 @@ func render(r *rand.Rand, scp *scene, species string, ch Challenge, s, other *Su
 	case Replay:
 		reflects = false
 	case WrongSequence:
-		lit = NewChallenge(pcgReader{r}, len(ch.Colors))
+		lit = liveness.NewChallenge(pcgReader{r}, len(ch.Colors))
 		shown = lit.Schedule(first)
 	case Late:
 		extra := time.Duration((150 + 250*r.Float64()) * float64(time.Millisecond))
@@ -604,7 +605,7 @@ func render(r *rand.Rand, scp *scene, species string, ch Challenge, s, other *Su
 	}
 	screen := newTimeline(lit, shown, lag, sc.pageLevel)
 	if !reflects {
-		screen = newTimeline(Challenge{}, nil, nil, sc.pageLevel)
+		screen = newTimeline(liveness.Challenge{}, nil, nil, sc.pageLevel)
 	}
 	var tintTL *timeline
 	if tint {
@@ -709,7 +710,7 @@ type timeline struct {
 	page [3]float64
 }
 
-func newTimeline(ch Challenge, shown []time.Time, lag []time.Duration, page float64) *timeline {
+func newTimeline(ch liveness.Challenge, shown []time.Time, lag []time.Duration, page float64) *timeline {
 	tl := &timeline{page: [3]float64{page, page, page}}
 	for i, c := range ch.Colors {
 		tl.at = append(tl.at, shown[i].Add(lag[i]))
@@ -967,16 +968,16 @@ func (c *camera) develop(sc *scene, r *rand.Rand, ls *lightState, l, mul, add [3
 	c.gi = gi
 	// Landmarks through the forward transform, plus detector noise.
 	var lm [68]face.Point
-	ff, _ := newFaceFrame(&s.lm)
-	common := face.Point{X: r.NormFloat64() * sc.lmJitter * 0.7 * ff.iod, Y: r.NormFloat64() * sc.lmJitter * 0.7 * ff.iod}
+	ff, _ := liveness.NewFaceFrame(&s.lm)
+	common := face.Point{X: r.NormFloat64() * sc.lmJitter * 0.7 * ff.IOD(), Y: r.NormFloat64() * sc.lmJitter * 0.7 * ff.IOD()}
 	cr, sr := math.Cos(rot)*scale, math.Sin(rot)*scale
 	for i, p := range s.lm {
 		qx, qy := p.X-sccen, p.Y-sccen
 		x := cr*qx - sr*qy + oc + shx
 		y := sr*qx + cr*qy + oc + shy
 		lm[i] = face.Point{
-			X: x + common.X + r.NormFloat64()*sc.lmJitter*ff.iod,
-			Y: y + common.Y + r.NormFloat64()*sc.lmJitter*ff.iod,
+			X: x + common.X + r.NormFloat64()*sc.lmJitter*ff.IOD(),
+			Y: y + common.Y + r.NormFloat64()*sc.lmJitter*ff.IOD(),
 		}
 	}
 	return img, lm
@@ -1008,7 +1009,7 @@ type shotKey struct {
 }
 
 type shotStock struct {
-	frames []Frame
+	frames []liveness.Frame
 	next   int
 }
 
@@ -1040,7 +1041,7 @@ func (s *shooter) advance(dt time.Duration) {
 // shoot takes a frame of the subject's light maps ls under screen light l
 // (camera channels), with the multiplicative tint mul, the additive glare
 // add and the pattern pat of develop. T is left to the caller.
-func (s *shooter) shoot(ls *lightState, l, mul, add [3]float64, pat []float32) Frame {
+func (s *shooter) shoot(ls *lightState, l, mul, add [3]float64, pat []float32) liveness.Frame {
 	if s.variants > 0 && pat == nil {
 		key := shotKey{ls, l, mul, add}
 		st := s.stock[key]
@@ -1065,11 +1066,11 @@ func (s *shooter) shoot(ls *lightState, l, mul, add [3]float64, pat []float32) F
 	return s.develop(ls, l, mul, add, pat)
 }
 
-func (s *shooter) develop(ls *lightState, l, mul, add [3]float64, pat []float32) Frame {
+func (s *shooter) develop(ls *lightState, l, mul, add [3]float64, pat []float32) liveness.Frame {
 	img, lm := s.cam.develop(s.sc, s.r, ls, l, mul, add, s.drift, s.mot, pat)
 	f := &face.Face{Score: 1, Quality: ls.sub.qual, Landmarks: lm}
 	f.Box = landmarkBox(&lm)
-	return Frame{Img: img, Face: f, Faces: 1, Source: pictureDigest(img.Pix)}
+	return liveness.Frame{Img: img, Face: f, Faces: 1, Source: pictureDigest(img.Pix)}
 }
 
 // pictureDigest is a frame's Source: FNV-1a over its pixels, never zero
@@ -1081,7 +1082,7 @@ func pictureDigest(pix []byte) uint64 {
 }
 
 // pcgReader adapts a math/rand/v2 generator to io.Reader, so that
-// NewChallenge can draw reproducible challenges in simulation.
+// liveness.NewChallenge can draw reproducible challenges in simulation.
 type pcgReader struct{ r *rand.Rand }
 
 func (p pcgReader) Read(b []byte) (int, error) {

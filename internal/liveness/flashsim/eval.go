@@ -1,4 +1,4 @@
-package liveness
+package flashsim
 
 import (
 	"context"
@@ -12,12 +12,13 @@ import (
 	"sync"
 
 	"github.com/glint-id/glint/internal/face"
+	"github.com/glint-id/glint/internal/liveness"
 )
 
 // Report holds the ISO/IEC 30107-3 figures of an evaluation at the
-// operating point Options define, as proportions in [0, 1]: BPCER, the
-// share of genuine sequences rejected, and APCER per attack species, the
-// share of its sequences accepted, each with its exact 95 %
+// operating point liveness.Options define, as proportions in [0, 1]:
+// BPCER, the share of genuine sequences rejected, and APCER per attack
+// species, the share of its sequences accepted, each with its exact 95 %
 // Clopper–Pearson interval (ClopperPearson).
 type Report struct {
 	NPerSpecies   int                   `json:"n_per_species"`
@@ -118,14 +119,14 @@ func Subjects(eng *face.Engine, photos []*face.RGB) []*Subject {
 }
 
 // Evaluate renders n sequences of every species eo selects from the faces
-// in photos, scores each with Analyze under opt and returns the error
-// rates; eng finds the faces and, unless eo.Comparer is set, is the
+// in photos, scores each with liveness.Analyze under opt and returns the
+// error rates; eng finds the faces and, unless eo.Comparer is set, is the
 // Comparer. Sequence i of a species is drawn from a PCG generator seeded
 // with seed and a hash of (species, i), so results do not depend on how
 // the work is scheduled or which other species are evaluated; subjects
-// are taken in turn, and the colour count cycles through ColorCounts at
-// random.
-func Evaluate(ctx context.Context, eng *face.Engine, photos []*face.RGB, n int, seed int64, opt Options, eo EvalOptions) (Report, error) {
+// are taken in turn, and the colour count cycles through
+// liveness.ColorCounts at random.
+func Evaluate(ctx context.Context, eng *face.Engine, photos []*face.RGB, n int, seed int64, opt liveness.Options, eo EvalOptions) (Report, error) {
 	if eo.Comparer == nil {
 		eo.Comparer = eng
 	}
@@ -133,7 +134,7 @@ func Evaluate(ctx context.Context, eng *face.Engine, photos []*face.RGB, n int, 
 }
 
 // EvaluateSubjects is Evaluate on prepared subjects.
-func EvaluateSubjects(ctx context.Context, subjects []*Subject, n int, seed int64, opt Options, eo EvalOptions) (Report, error) {
+func EvaluateSubjects(ctx context.Context, subjects []*Subject, n int, seed int64, opt liveness.Options, eo EvalOptions) (Report, error) {
 	rep := Report{NPerSpecies: n, Seed: seed, APCER: map[string]float64{}, Intervals: map[string][2]float64{}, Subjects: len(subjects)}
 	if len(subjects) == 0 {
 		return rep, errors.New("liveness: no faces to render")
@@ -294,7 +295,7 @@ func selectSpecies(eo EvalOptions, subjects int) ([]string, map[string]string, e
 type evaluator struct {
 	subjects []*Subject
 	seed     int64
-	opt      Options
+	opt      liveness.Options
 	cmp      Comparer
 	refs     []*face.Descriptor // per subject, nil when no face was described
 	minConf  float64
@@ -325,12 +326,12 @@ func (ev *evaluator) references(ctx context.Context) error {
 
 // outcome is one sequence's result.
 type outcome struct {
-	v      Verdict
+	v      liveness.Verdict
 	accept bool
 	reason string
 	// compared is the comparison with the victim's reference, as a
 	// check, when one was made.
-	compared *Check
+	compared *liveness.Check
 }
 
 // run renders sequence i of species and scores it.
@@ -344,18 +345,18 @@ func (ev *evaluator) run(species string, i int) outcome {
 	if len(ev.subjects) > 1 {
 		other = ev.subjects[(victim+1+r.IntN(len(ev.subjects)-1))%len(ev.subjects)]
 	}
-	ch := NewChallenge(pcgReader{r}, ColorCounts[r.IntN(len(ColorCounts))])
+	ch := liveness.NewChallenge(pcgReader{r}, liveness.ColorCounts[r.IntN(len(liveness.ColorCounts))])
 	seq, err := Render(r, species, ch, s, other)
 	if err != nil {
-		return outcome{v: Verdict{Reason: err.Error()}, reason: err.Error()}
+		return outcome{v: liveness.Verdict{Reason: err.Error()}, reason: err.Error()}
 	}
-	v := Analyze(seq.Challenge, seq.Shown, seq.Frames, ev.opt)
+	v := liveness.Analyze(seq.Challenge, seq.Shown, seq.Frames, ev.opt)
 	out := outcome{v: v, accept: v.Pass, reason: v.Reason}
 	info, _ := SpeciesInfoOf(species)
 	if ev.refs == nil || !(info.Compared || species == Genuine) {
 		return out
 	}
-	c := Check{Name: CheckComparison, Threshold: ev.minConf, Value: math.NaN(),
+	c := liveness.Check{Name: CheckComparison, Threshold: ev.minConf, Value: math.NaN(),
 		Detail: "confidence of the best frame against the victim's reference ≥ the FAR " + compareFAR + " threshold"}
 	if ref := ev.refs[victim]; ref != nil && v.Best >= 0 {
 		f := seq.Frames[v.Best]

@@ -1,8 +1,6 @@
 package session
 
 import (
-	"fmt"
-	"io/fs"
 	"math"
 
 	"github.com/glint-id/glint/internal/face"
@@ -39,15 +37,10 @@ type EngineAnalyzer struct {
 	Landmarks *face.Landmarks68
 }
 
-// NewEngineAnalyzer wraps e, loading the 68-point landmark network for
-// Track from faceAPI, the face-api models folder. The engine keeps its own
-// copy private; the weights are small (350 KB).
-func NewEngineAnalyzer(e *face.Engine, faceAPI fs.FS) (*EngineAnalyzer, error) {
-	lm, err := face.LoadLandmarks68(faceAPI)
-	if err != nil {
-		return nil, fmt.Errorf("session: %w", err)
-	}
-	return &EngineAnalyzer{Engine: e, Landmarks: lm}, nil
+// NewEngineAnalyzer wraps e, tracking faces with the engine's own
+// 68-point landmark network.
+func NewEngineAnalyzer(e *face.Engine) *EngineAnalyzer {
+	return &EngineAnalyzer{Engine: e, Landmarks: e.Landmarks()}
 }
 
 // Detect implements FaceAnalyzer.

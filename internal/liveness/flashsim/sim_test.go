@@ -1,4 +1,4 @@
-package liveness
+package flashsim
 
 import (
 	"context"
@@ -6,6 +6,8 @@ import (
 	"math/rand/v2"
 	"reflect"
 	"testing"
+
+	"github.com/glint-id/glint/internal/liveness"
 )
 
 func seqHash(seq Sequence) uint64 {
@@ -38,7 +40,7 @@ func TestRenderErrors(t *testing.T) {
 	t.Parallel()
 	subs := testSubjects(t)
 	r := rand.New(rand.NewPCG(1, 1))
-	ch := NewChallenge(pcgReader{r}, 4)
+	ch := liveness.NewChallenge(pcgReader{r}, 4)
 	if _, err := Render(r, "hologram", ch, subs[0], subs[1]); err == nil {
 		t.Error("unknown species rendered")
 	}
@@ -52,7 +54,7 @@ func TestEvaluateDeterministic(t *testing.T) {
 	subs := testSubjects(t)[:3]
 	var reports [2]Report
 	for i := range reports {
-		rep, err := EvaluateSubjects(context.Background(), subs, 1, 5, Options{}, EvalOptions{})
+		rep, err := EvaluateSubjects(context.Background(), subs, 1, 5, liveness.Options{}, EvalOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -66,7 +68,7 @@ func TestEvaluateDeterministic(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if _, err := EvaluateSubjects(ctx, subs, 5, 5, Options{}, EvalOptions{}); err == nil {
+	if _, err := EvaluateSubjects(ctx, subs, 5, 5, liveness.Options{}, EvalOptions{}); err == nil {
 		t.Error("a cancelled evaluation reported success")
 	}
 }

@@ -1,4 +1,4 @@
-package liveness
+package flashsim
 
 import (
 	"math/rand/v2"
@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/glint-id/glint/internal/face"
+	"github.com/glint-id/glint/internal/liveness"
 )
 
 var (
@@ -72,7 +73,7 @@ func TestNewSpeciesVerdicts(t *testing.T) {
 				if len(seq.Frames) == 0 {
 					t.Fatal("no frames")
 				}
-				v := Analyze(seq.Challenge, seq.Shown, seq.Frames, Options{})
+				v := liveness.Analyze(seq.Challenge, seq.Shown, seq.Frames, liveness.Options{})
 				if !info.Caught {
 					if !v.Pass {
 						t.Fatalf("seed %d: rejected (%s), expected to pass the analysis: %+v", seed, v.Reason, v.Checks)
@@ -141,7 +142,7 @@ func TestMaskComparison(t *testing.T) {
 	}{{Genuine, true}, {Mask, false}} {
 		for _, seed := range []uint64{2, 5} {
 			seq := renderSeq(t, tc.species, seed)
-			v := Analyze(seq.Challenge, seq.Shown, seq.Frames, Options{})
+			v := liveness.Analyze(seq.Challenge, seq.Shown, seq.Frames, liveness.Options{})
 			if !v.Pass || v.Best < 0 {
 				t.Fatalf("%s seed %d: liveness rejected (%s)", tc.species, seed, v.Reason)
 			}
@@ -178,7 +179,7 @@ func TestLiveCamera(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			r := rand.New(rand.NewPCG(31, 4))
-			ch := NewChallenge(pcgReader{r}, 6)
+			ch := liveness.NewChallenge(pcgReader{r}, 6)
 			cam := NewLiveCamera(r, subs[1], tc.opt)
 			if fps := cam.FPS(); fps < 15 || fps > 30 {
 				t.Fatalf("fps %v", fps)
@@ -202,7 +203,7 @@ func TestLiveCamera(t *testing.T) {
 				return ch.Colors[i].Linear()
 			}
 			period := time.Duration(float64(time.Second) / cam.FPS())
-			var frames []Frame
+			var frames []liveness.Frame
 			mot := *cam.sh.mot
 			for at := epoch; at.Before(end.Add(250 * time.Millisecond)); at = at.Add(period) {
 				frames = append(frames, cam.Frame(at, screen))
@@ -220,7 +221,7 @@ func TestLiveCamera(t *testing.T) {
 			if repeats := len(frames) - len(seen); (repeats > 0) != (tc.opt.NoiseVariants > 0) {
 				t.Fatalf("%d of %d frames repeat a picture", repeats, len(frames))
 			}
-			v := Analyze(ch, shown, frames, Options{})
+			v := liveness.Analyze(ch, shown, frames, liveness.Options{})
 			if tc.opt == (LiveOptions{}) {
 				if !v.Pass {
 					t.Fatalf("live camera rejected (%s): %+v", v.Reason, v.Checks)
@@ -230,11 +231,11 @@ func TestLiveCamera(t *testing.T) {
 			// A still face is physically right; only the injection check
 			// can tell.
 			for _, c := range v.Checks {
-				if c.Name != CheckInjection && !c.Pass {
+				if c.Name != liveness.CheckInjection && !c.Pass {
 					t.Errorf("%s failed: %+v", c.Name, c)
 				}
 			}
-			if checkOf(t, v, CheckInjection).Pass {
+			if checkOf(t, v, liveness.CheckInjection).Pass {
 				t.Error("a still face passed the injection check")
 			}
 		})

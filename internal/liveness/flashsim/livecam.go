@@ -1,8 +1,10 @@
-package liveness
+package flashsim
 
 import (
 	"math/rand/v2"
 	"time"
+
+	"github.com/glint-id/glint/internal/liveness"
 )
 
 // LiveCamera renders a subject's frames one at a time, as a camera in
@@ -58,7 +60,7 @@ func (c *LiveCamera) FPS() float64 { return c.sc.fps }
 // pipeline, 0–70 ms): the light at t' left the screen then. Calls should
 // come at about FPS frames per second, in time order; motion follows the
 // time between calls, the light's drift steps once per call.
-func (c *LiveCamera) Frame(t time.Time, screen func(time.Time) [3]float64) Frame {
+func (c *LiveCamera) Frame(t time.Time, screen func(time.Time) [3]float64) liveness.Frame {
 	dt := time.Duration(float64(time.Second) / c.sc.fps)
 	if !c.last.IsZero() {
 		dt = max(0, t.Sub(c.last))

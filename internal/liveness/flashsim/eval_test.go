@@ -1,4 +1,4 @@
-package liveness
+package flashsim
 
 import (
 	"context"
@@ -6,6 +6,8 @@ import (
 	"math"
 	"strings"
 	"testing"
+
+	"github.com/glint-id/glint/internal/liveness"
 )
 
 func TestBetaInc(t *testing.T) {
@@ -73,7 +75,7 @@ func TestClopperPearson(t *testing.T) {
 func TestEvaluateSpecies(t *testing.T) {
 	t.Parallel()
 	subs := testSubjects(t)[:4]
-	rep, err := EvaluateSubjects(context.Background(), subs, 2, 3, Options{}, EvalOptions{Species: []string{FlatPrint, Genuine}})
+	rep, err := EvaluateSubjects(context.Background(), subs, 2, 3, liveness.Options{}, EvalOptions{Species: []string{FlatPrint, Genuine}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,11 +102,11 @@ func TestEvaluateSpecies(t *testing.T) {
 		}
 	}
 	for _, sp := range [][]string{{"hologram"}, {Mask}} {
-		if _, err := EvaluateSubjects(context.Background(), subs, 1, 3, Options{}, EvalOptions{Species: sp}); err == nil {
+		if _, err := EvaluateSubjects(context.Background(), subs, 1, 3, liveness.Options{}, EvalOptions{Species: sp}); err == nil {
 			t.Errorf("%v evaluated (no comparer for a mask; unknown species)", sp)
 		}
 	}
-	if _, err := EvaluateSubjects(context.Background(), subs[:1], 1, 3, Options{}, EvalOptions{Species: []string{FaceSwap}}); err == nil {
+	if _, err := EvaluateSubjects(context.Background(), subs[:1], 1, 3, liveness.Options{}, EvalOptions{Species: []string{FaceSwap}}); err == nil {
 		t.Error("face swap evaluated with one subject")
 	}
 }
@@ -115,7 +117,7 @@ func TestEvaluateMask(t *testing.T) {
 	t.Parallel()
 	eng := testEngine(t)
 	subs := testSubjects(t)[:4]
-	rep, err := EvaluateSubjects(context.Background(), subs, 2, 4, Options{}, EvalOptions{Species: []string{Genuine, Mask}, Comparer: eng})
+	rep, err := EvaluateSubjects(context.Background(), subs, 2, 4, liveness.Options{}, EvalOptions{Species: []string{Genuine, Mask}, Comparer: eng})
 	if err != nil {
 		t.Fatal(err)
 	}
