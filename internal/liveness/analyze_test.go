@@ -20,7 +20,7 @@ func renderSeq(t *testing.T, species string, seed uint64) flashsim.Sequence {
 	t.Helper()
 	subs := testSubjects(t)
 	r := rand.New(rand.NewPCG(seed, 7))
-	ch := liveness.NewChallenge(pcgReader{r}, 6)
+	ch := flashsim.Challenge(r, 6)
 	s := subs[int(seed)%len(subs)]
 	other := subs[(int(seed)+7)%len(subs)]
 	seq, err := flashsim.Render(r, species, ch, s, other)
@@ -340,7 +340,7 @@ func TestAnalyzeDescriptors(t *testing.T) {
 func BenchmarkAnalyze(b *testing.B) {
 	subs := testSubjects(b)
 	r := rand.New(rand.NewPCG(1, 1))
-	seq, err := flashsim.Render(r, flashsim.Genuine, liveness.NewChallenge(pcgReader{r}, 6), subs[0], nil)
+	seq, err := flashsim.Render(r, flashsim.Genuine, flashsim.Challenge(r, 6), subs[0], nil)
 	if err != nil {
 		b.Fatal(err)
 	}

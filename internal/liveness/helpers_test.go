@@ -1,14 +1,12 @@
 package liveness_test
 
 import (
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"sync"
 	"testing"
 
 	"github.com/glint-id/glint/internal/face"
-	"github.com/glint-id/glint/internal/imaging"
 	"github.com/glint-id/glint/internal/liveness/flashsim"
 )
 
@@ -50,26 +48,7 @@ func testSubjects(tb testing.TB) []*flashsim.Subject {
 			skipReason = "face-api models not available (make models)"
 			return
 		}
-		eng, err := face.Load(os.DirFS(models), face.Config{})
-		if err != nil {
-			subjectsErr = err
-			return
-		}
-		var photos []*face.RGB
-		for n := 1; n <= face.SamplePhotos; n++ {
-			data, err := os.ReadFile(face.SamplePhoto(models, n))
-			if err != nil {
-				subjectsErr = err
-				return
-			}
-			img, _, err := imaging.Decode(data, 4096)
-			if err != nil {
-				subjectsErr = err
-				return
-			}
-			photos = append(photos, face.FromImage(img))
-		}
-		subjectsAll = flashsim.Subjects(eng, photos)
+		subjectsAll, subjectsErr = flashsim.SampleSubjects(models)
 	})
 	if skipReason != "" {
 		tb.Skip(skipReason)
@@ -78,18 +57,4 @@ func testSubjects(tb testing.TB) []*flashsim.Subject {
 		tb.Fatal(subjectsErr)
 	}
 	return subjectsAll
-}
-
-// pcgReader adapts a math/rand/v2 generator to io.Reader, so that
-// NewChallenge draws reproducible challenges.
-type pcgReader struct{ r *rand.Rand }
-
-func (p pcgReader) Read(b []byte) (int, error) {
-	for i := 0; i < len(b); i += 8 {
-		v := p.r.Uint64()
-		for j := 0; j < 8 && i+j < len(b); j++ {
-			b[i+j] = byte(v >> (8 * j))
-		}
-	}
-	return len(b), nil
 }

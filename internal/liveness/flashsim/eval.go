@@ -7,11 +7,13 @@ import (
 	"hash/fnv"
 	"math"
 	"math/rand/v2"
+	"os"
 	"runtime"
 	"slices"
 	"sync"
 
 	"github.com/glint-id/glint/internal/face"
+	"github.com/glint-id/glint/internal/imaging"
 	"github.com/glint-id/glint/internal/liveness"
 )
 
@@ -103,6 +105,30 @@ type EvalOptions struct {
 
 // quantileLevels are the levels CheckStats.Quantiles reports.
 var quantileLevels = [7]float64{0, 0.01, 0.05, 0.5, 0.95, 0.99, 1}
+
+// SampleSubjects loads the face engine from the models folder dir and
+// returns every significant face of its sample photos (face.SamplePhoto),
+// prepared for rendering: the subjects of the tests and of the default
+// evaluation.
+func SampleSubjects(dir string) ([]*Subject, error) {
+	eng, err := face.Load(os.DirFS(dir), face.Config{})
+	if err != nil {
+		return nil, err
+	}
+	photos := make([]*face.RGB, 0, face.SamplePhotos)
+	for n := 1; n <= face.SamplePhotos; n++ {
+		data, err := os.ReadFile(face.SamplePhoto(dir, n))
+		if err != nil {
+			return nil, err
+		}
+		img, _, err := imaging.Decode(data, 4096)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", face.SamplePhoto(dir, n), err)
+		}
+		photos = append(photos, face.FromImage(img))
+	}
+	return Subjects(eng, photos), nil
+}
 
 // Subjects detects the faces in photos and prepares every significant one
 // for rendering.
@@ -345,7 +371,7 @@ func (ev *evaluator) run(species string, i int) outcome {
 	if len(ev.subjects) > 1 {
 		other = ev.subjects[(victim+1+r.IntN(len(ev.subjects)-1))%len(ev.subjects)]
 	}
-	ch := liveness.NewChallenge(pcgReader{r}, liveness.ColorCounts[r.IntN(len(liveness.ColorCounts))])
+	ch := Challenge(r, liveness.ColorCounts[r.IntN(len(liveness.ColorCounts))])
 	seq, err := Render(r, species, ch, s, other)
 	if err != nil {
 		return outcome{v: liveness.Verdict{Reason: err.Error()}, reason: err.Error()}

@@ -8,7 +8,6 @@ import (
 	"testing"
 
 	"github.com/glint-id/glint/internal/face"
-	"github.com/glint-id/glint/internal/imaging"
 	"github.com/glint-id/glint/internal/liveness"
 )
 
@@ -50,26 +49,7 @@ func testSubjects(tb testing.TB) []*Subject {
 			skipReason = "face-api models not available (make models)"
 			return
 		}
-		eng, err := face.Load(os.DirFS(models), face.Config{})
-		if err != nil {
-			subjectsErr = err
-			return
-		}
-		var photos []*face.RGB
-		for n := 1; n <= face.SamplePhotos; n++ {
-			data, err := os.ReadFile(face.SamplePhoto(models, n))
-			if err != nil {
-				subjectsErr = err
-				return
-			}
-			img, _, err := imaging.Decode(data, 4096)
-			if err != nil {
-				subjectsErr = err
-				return
-			}
-			photos = append(photos, face.FromImage(img))
-		}
-		subjectsAll = Subjects(eng, photos)
+		subjectsAll, subjectsErr = SampleSubjects(models)
 	})
 	if skipReason != "" {
 		tb.Skip(skipReason)
@@ -86,7 +66,7 @@ func renderSeq(t *testing.T, species string, seed uint64) Sequence {
 	t.Helper()
 	subs := testSubjects(t)
 	r := rand.New(rand.NewPCG(seed, 7))
-	ch := liveness.NewChallenge(pcgReader{r}, 6)
+	ch := Challenge(r, 6)
 	s := subs[int(seed)%len(subs)]
 	other := subs[(int(seed)+7)%len(subs)]
 	seq, err := Render(r, species, ch, s, other)

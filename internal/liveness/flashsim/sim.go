@@ -558,7 +558,7 @@ func render(r *rand.Rand, scp *scene, species string, ch liveness.Challenge, s, 
 	case Replay:
 		reflects = false
 	case WrongSequence:
-		lit = liveness.NewChallenge(pcgReader{r}, len(ch.Colors))
+		lit = Challenge(r, len(ch.Colors))
 		shown = lit.Schedule(first)
 	case Late:
 		extra := time.Duration((150 + 250*r.Float64()) * float64(time.Millisecond))
@@ -1081,8 +1081,15 @@ func pictureDigest(pix []byte) uint64 {
 	return max(h.Sum64(), 1)
 }
 
-// pcgReader adapts a math/rand/v2 generator to io.Reader, so that
-// liveness.NewChallenge can draw reproducible challenges in simulation.
+// Challenge draws a challenge of n colours from r: the same r gives the
+// same challenge, so that simulated sequences can be reproduced from a
+// seed.
+func Challenge(r *rand.Rand, n int) liveness.Challenge {
+	return liveness.NewChallenge(pcgReader{r}, n)
+}
+
+// pcgReader adapts a math/rand/v2 generator to io.Reader, liveness.NewChallenge's
+// source of randomness.
 type pcgReader struct{ r *rand.Rand }
 
 func (p pcgReader) Read(b []byte) (int, error) {

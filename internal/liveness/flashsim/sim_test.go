@@ -40,7 +40,7 @@ func TestRenderErrors(t *testing.T) {
 	t.Parallel()
 	subs := testSubjects(t)
 	r := rand.New(rand.NewPCG(1, 1))
-	ch := liveness.NewChallenge(pcgReader{r}, 4)
+	ch := Challenge(r, 4)
 	if _, err := Render(r, "hologram", ch, subs[0], subs[1]); err == nil {
 		t.Error("unknown species rendered")
 	}

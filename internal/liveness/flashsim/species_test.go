@@ -179,7 +179,7 @@ func TestLiveCamera(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			r := rand.New(rand.NewPCG(31, 4))
-			ch := liveness.NewChallenge(pcgReader{r}, 6)
+			ch := Challenge(r, 6)
 			cam := NewLiveCamera(r, subs[1], tc.opt)
 			if fps := cam.FPS(); fps < 15 || fps > 30 {
 				t.Fatalf("fps %v", fps)
