@@ -47,30 +47,36 @@ const dataHelp = "data `directory` (env GLINT_DATA)"
 type dataFlags struct {
 	dir      string
 	database string
+	pepper   pepperSource
 }
 
 // addDataFlags defines --data (env GLINT_DATA, default ./data), with the
-// help text help, and --database (env GLINT_DATABASE), the choice of
-// backend, on fs.
+// help text help, --database (env GLINT_DATABASE), the choice of backend,
+// and --pepper-file (env GLINT_PEPPER_FILE) on fs, and takes GLINT_PEPPER,
+// which has no flag: a flag's value shows in the process list.
 func addDataFlags(fs *flag.FlagSet, env func(name, def string) string, help string) *dataFlags {
 	f := &dataFlags{}
 	fs.StringVar(&f.dir, "data", env("GLINT_DATA", "./data"), help)
 	fs.StringVar(&f.database, "database", env("GLINT_DATABASE", ""),
 		"PostgreSQL `URL` (postgres://…) of a database that several nodes share; empty: SQLite in --data. "+
-			"The secret pepper stays in --data: every node needs a copy of the same file (env GLINT_DATABASE)")
+			"The secret pepper stays in --data: every node needs a copy of the same file, or --pepper-file (env GLINT_DATABASE)")
+	fs.StringVar(&f.pepper.file, "pepper-file", env("GLINT_PEPPER_FILE", ""),
+		"read the secret pepper from this `file` (a platform's secret, mode 0600 or 0400) instead of the one --data keeps; "+
+			"env GLINT_PEPPER gives it as 64 hex digits or 44 base64 characters instead (env GLINT_PEPPER_FILE)")
+	f.pepper.value = env("GLINT_PEPPER", "")
 	return f
 }
 
 // open opens the data directory and the database the flags name (see
 // openDatabase).
 func (f *dataFlags) open(ctx context.Context) (*data, error) {
-	return openDatabase(ctx, f.dir, f.database)
+	return openDatabase(ctx, f.dir, f.database, f.pepper)
 }
 
 // openData opens the data directory dir with its SQLite database: it is
 // openDatabase without a database URL.
 func openData(ctx context.Context, dir string) (*data, error) {
-	return openDatabase(ctx, dir, "")
+	return openDatabase(ctx, dir, "", pepperSource{})
 }
 
 // openDatabase opens (creating on first use) the data directory dir, which
@@ -84,12 +90,23 @@ func openData(ctx context.Context, dir string) (*data, error) {
 //
 // Every node on one PostgreSQL database must use the same pepper, the key
 // of every stored secret hash: copy the pepper file into each node's data
-// directory. A node whose data directory has none, on a database that
-// already has keys, is refused, since the pepper it would create would
-// make every existing key fail.
-func openDatabase(ctx context.Context, dir, databaseURL string) (*data, error) {
+// directory, or give it explicitly. A node whose data directory has none,
+// on a database that already has keys, is refused, since the pepper it
+// would create would make every existing key fail.
+//
+// An explicit pepper (pepperSource) replaces the data directory's: none is
+// created or written there, and one known not to fit the data is refused
+// (checkExplicitPepper).
+func openDatabase(ctx context.Context, dir, databaseURL string, ps pepperSource) (*data, error) {
 	if err := privateDir(dir); err != nil {
 		return nil, err
+	}
+	var pepper []byte
+	if ps.explicit() {
+		var err error
+		if pepper, err = ps.load(); err != nil {
+			return nil, err
+		}
 	}
 	d := &data{}
 	switch {
@@ -101,7 +118,7 @@ func openDatabase(ctx context.Context, dir, databaseURL string) (*data, error) {
 		d.db, d.backend = s, "sqlite"
 		d.limiter = func(*slog.Logger) auth.Limiter { return &auth.LocalLimiter{} }
 	case strings.HasPrefix(databaseURL, "postgres://"), strings.HasPrefix(databaseURL, "postgresql://"):
-		s, err := openPostgres(ctx, dir, databaseURL)
+		s, err := openPostgres(ctx, dir, databaseURL, ps.explicit())
 		if err != nil {
 			return nil, err
 		}
@@ -116,7 +133,12 @@ func openDatabase(ctx context.Context, dir, databaseURL string) (*data, error) {
 		// Not quoted: it may hold a password.
 		return nil, errors.New("--database: want a postgres:// or postgresql:// URL, or nothing for SQLite in --data")
 	}
-	pepper, err := auth.LoadPepper(dir)
+	var err error
+	if ps.explicit() {
+		err = checkExplicitPepper(ctx, dir, d.db, pepper)
+	} else {
+		pepper, err = auth.LoadPepper(dir)
+	}
 	if err != nil {
 		d.db.Close()
 		return nil, err
@@ -163,14 +185,15 @@ func shellQuote(s string) string {
 
 // openPostgres opens the PostgreSQL store, refusing (before a new pepper is
 // created) a data directory without the pepper next to a database with
-// keys.
-func openPostgres(ctx context.Context, dir, databaseURL string) (*postgres.DB, error) {
+// keys, unless the pepper is given explicitly (explicitPepper), which
+// creates none.
+func openPostgres(ctx context.Context, dir, databaseURL string, explicitPepper bool) (*postgres.DB, error) {
 	_, statErr := os.Stat(filepath.Join(dir, auth.PepperFile))
 	db := postgres.New(databaseURL)
 	if err := db.Open(ctx); err != nil {
 		return nil, err
 	}
-	if errors.Is(statErr, fs.ErrNotExist) {
+	if errors.Is(statErr, fs.ErrNotExist) && !explicitPepper {
 		keys, err := db.Keys(ctx)
 		if err != nil {
 			db.Close()
@@ -178,7 +201,7 @@ func openPostgres(ctx context.Context, dir, databaseURL string) (*postgres.DB, e
 		}
 		if len(keys) > 0 {
 			db.Close()
-			return nil, fmt.Errorf("the database holds API keys but %s has no pepper file (%s): copy it from the data directory of a node that serves this database; a new one would invalidate every key",
+			return nil, fmt.Errorf("the database holds API keys but %s has no pepper file (%s): copy it from the data directory of a node that serves this database, or give it with --pepper-file; a new one would invalidate every key",
 				dir, auth.PepperFile)
 		}
 	}

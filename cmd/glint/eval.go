@@ -77,7 +77,13 @@ and 1e-3, AUC and median ms per stage as one JSON object. A pair whose
 image has no face counts as a rejection.
 
 A manifest with a header naming path and face_count columns evaluates
-detection instead: images whose significant-face count matches the label.`)
+detection instead: images whose significant-face count matches the label.
+
+A manifest with a header naming file (or path) and mouth_occluded (0/1)
+columns evaluates mouth occlusion: the share of occluded faces flagged
+(mouth_occlusion_recall) and of clear faces flagged
+(mouth_occlusion_false_rate); a photo without a face counts as not
+flagged.`)
 		fl.PrintDefaults()
 	}
 	if err := fl.Parse(args); err != nil {
@@ -98,6 +104,13 @@ detection instead: images whose significant-face count matches the label.`)
 	dir := filepath.Dir(fl.Arg(0))
 	enc := json.NewEncoder(c.stdout)
 	enc.SetIndent("", "  ")
+	if col := slices.Index(header, "mouth_occluded"); col >= 0 {
+		rep, err := c.occlusion(ctx, eng, dir, rows, max(slices.Index(header, "file"), slices.Index(header, "path"), 0), col)
+		if err != nil {
+			return err
+		}
+		return enc.Encode(rep)
+	}
 	if col := slices.Index(header, "face_count"); col >= 0 {
 		rep, err := c.detection(ctx, eng, dir, rows, slices.Index(header, "path"), col)
 		if err != nil {
@@ -299,6 +312,74 @@ func (c *evalCommand) detection(ctx context.Context, eng *face.Engine, dir strin
 	}
 	bar.done()
 	rep.MedianMs = medians(results, false)
+	return rep, nil
+}
+
+type occlusionReport struct {
+	Detector       string  `json:"detector"`
+	Images         int     `json:"images"`
+	Occluded       int     `json:"mouth_occluded"`
+	Clear          int     `json:"mouth_clear"`
+	NoFace         int     `json:"no_face"`
+	ReadFailures   int     `json:"read_failures"`
+	Recall         float64 `json:"mouth_occlusion_recall"`
+	FalseRate      float64 `json:"mouth_occlusion_false_rate"`
+	EyesFlagged    int     `json:"eye_occlusion_flagged"`
+	EyesFlaggedClr int     `json:"eye_occlusion_flagged_mouth_clear"`
+}
+
+// occlusion measures face.MeasureOcclusion's mouth verdict on the largest
+// face of each labelled image.
+func (c *evalCommand) occlusion(ctx context.Context, eng *face.Engine, dir string, rows [][]string, pathCol, labelCol int) (*occlusionReport, error) {
+	rep := &occlusionReport{Detector: eng.Config().Detector}
+	var hit, fa int
+	bar := newProgress(c.stderr, len(rows))
+	for i, r := range rows {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		if len(r) <= max(pathCol, labelCol) {
+			return nil, fmt.Errorf("manifest line %d: too few columns", i+1)
+		}
+		occluded, err := strconv.Atoi(strings.TrimSpace(r[labelCol]))
+		if err != nil || occluded < 0 || occluded > 1 {
+			return nil, fmt.Errorf("manifest line %d: mouth_occluded must be 0 or 1, got %q", i+1, r[labelCol])
+		}
+		rep.Images++
+		if occluded == 1 {
+			rep.Occluded++
+		} else {
+			rep.Clear++
+		}
+		img, err := readRGB(filepath.Join(dir, r[pathCol]))
+		bar.step()
+		if err != nil {
+			fmt.Fprintf(c.stderr, "eval: %v\n", err)
+			rep.ReadFailures++
+			continue
+		}
+		faces := eng.Detect(img, nil)
+		if len(faces) == 0 {
+			rep.NoFace++
+			continue
+		}
+		o := face.MeasureOcclusion(img, faces[0])
+		switch {
+		case o.Mouth && occluded == 1:
+			hit++
+		case o.Mouth:
+			fa++
+		}
+		if o.Eyes {
+			rep.EyesFlagged++
+			if occluded == 0 {
+				rep.EyesFlaggedClr++
+			}
+		}
+	}
+	bar.done()
+	rep.Recall = round4(float64(hit) / float64(max(rep.Occluded, 1)))
+	rep.FalseRate = round4(float64(fa) / float64(max(rep.Clear, 1)))
 	return rep, nil
 }
 

@@ -18,7 +18,7 @@ var keysCommands = []struct {
 }{
 	{"create", "create a key and print its api_key and api_secret", func(m *Main) command { return &keysCreateCommand{Main: m} }},
 	{"list", "list keys with their usage", func(m *Main) command { return &keysListCommand{Main: m} }},
-	{"set", "change a key's settings (limits, origins, result retention, upload fallback, attempts per uuid)", func(m *Main) command { return &keysSetCommand{Main: m} }},
+	{"set", "change a key's settings (limits, origins, result retention, upload fallback, attempts per uuid, attempt recording)", func(m *Main) command { return &keysSetCommand{Main: m} }},
 	{"disable", "refuse a key's requests (AUTHORIZATION_ERROR:API_KEY_BE_DISCONTINUED)", func(m *Main) command { return &keysStateCommand{Main: m, action: "disable"} }},
 	{"enable", "accept a disabled key's requests again", func(m *Main) command { return &keysStateCommand{Main: m, action: "enable"} }},
 	{"delete", "delete a key and its verifications (its usage history stays)", func(m *Main) command { return &keysStateCommand{Main: m, action: "delete"} }},

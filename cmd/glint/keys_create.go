@@ -30,6 +30,7 @@ func (c *keysCreateCommand) Run(ctx context.Context, args []string) error {
 	retention := fs.Duration("result-retention", store.MaxResultRetention, "how long a finished verification's result stays readable and its face data stored, 1m to 24h")
 	fallback := fs.Bool("allow-upload-fallback", false, "let the key's tokens use the HTTP upload fallback (start_flash/validate_flash), whose liveness verdict is weaker (PASS_UPLOAD)")
 	attempts := fs.Int("attempts-per-uuid", store.DefaultAttemptsPerUUID, "capture attempts one uuid may use across all its tokens in 24h, 1 to 1000")
+	record := fs.Int("record-attempts", 0, "record at most `N` capture attempts of the key's tokens, for field testing, then stop (0: off); only with the consent of the people filmed (docs/field-testing.md)")
 	notifyOpts := addNotifyFlags(fs)
 	rest, err := parseFlags(fs, args)
 	if err != nil {
@@ -57,6 +58,9 @@ func (c *keysCreateCommand) Run(ctx context.Context, args []string) error {
 	if err := store.CheckAttemptsPerUUID(*attempts); err != nil || *attempts == 0 {
 		return usageError(fs, "--attempts-per-uuid must be between %d and %d", store.MinAttemptsPerUUID, store.MaxAttemptsPerUUID)
 	}
+	if err := store.CheckRecordAttempts(*record); err != nil {
+		return usageError(fs, "--record-attempts: %v", err)
+	}
 	ips, err := auth.ParsePrefixes(*allowIP)
 	if err != nil {
 		return usageError(fs, "--allow-ip: %v", err)
@@ -81,6 +85,7 @@ func (c *keysCreateCommand) Run(ctx context.Context, args []string) error {
 		ResultRetention:     *retention,
 		AllowUploadFallback: *fallback,
 		AttemptsPerUUID:     *attempts,
+		RecordAttempts:      *record,
 	})
 	if err != nil {
 		return err

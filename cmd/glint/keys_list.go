@@ -35,8 +35,12 @@ type keyListing struct {
 	// upload fallback.
 	AllowUploadFallback bool `json:"allow_upload_fallback"`
 	// AttemptsPerUUID is the capture attempts one uuid may use in 24 hours.
-	AttemptsPerUUID int    `json:"attempts_per_uuid"`
-	CreatedAt       string `json:"created_at"`
+	AttemptsPerUUID int `json:"attempts_per_uuid"`
+	// RecordAttempts is how many capture attempts the key records in
+	// all (0: none), Recorded how many it has.
+	RecordAttempts int    `json:"record_attempts"`
+	Recorded       int    `json:"recorded"`
+	CreatedAt      string `json:"created_at"`
 
 	// Usage counts ledger rows by "endpoint outcome", e.g.
 	// "get_token OK" or "get_token BAD_ARGUMENTS".
@@ -95,6 +99,8 @@ func (c *keysListCommand) Run(ctx context.Context, args []string) error {
 
 			AllowUploadFallback: k.AllowUploadFallback,
 			AttemptsPerUUID:     k.AttemptsPerUUID,
+			RecordAttempts:      k.RecordAttempts,
+			Recorded:            k.Recorded,
 		}
 		for _, p := range k.AllowedIPs {
 			l.AllowedIPs = append(l.AllowedIPs, p.String())

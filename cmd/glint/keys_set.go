@@ -31,6 +31,7 @@ func (c *keysSetCommand) Run(ctx context.Context, args []string) error {
 	retention := fs.Duration("result-retention", 0, "how long a finished verification's result stays readable and its face data stored, 1m to 24h")
 	fallback := fs.Bool("allow-upload-fallback", false, "let the key's tokens use the HTTP upload fallback, whose liveness verdict is weaker (=true), or not (=false)")
 	attempts := fs.Int("attempts-per-uuid", 0, "capture attempts one uuid may use across all its tokens in 24h, 1 to 1000")
+	record := fs.Int("record-attempts", 0, "record at most `N` capture attempts of the key's tokens, for field testing, over the key's life, then stop; raise it to record more (0: off); only with the consent of the people filmed (docs/field-testing.md)")
 	rest, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -108,6 +109,12 @@ func (c *keysSetCommand) Run(ctx context.Context, args []string) error {
 			return usageError(fs, "--attempts-per-uuid must be between %d and %d", store.MinAttemptsPerUUID, store.MaxAttemptsPerUUID)
 		}
 		k.AttemptsPerUUID = *attempts
+	}
+	if set["record-attempts"] {
+		if err := store.CheckRecordAttempts(*record); err != nil {
+			return usageError(fs, "--record-attempts: %v", err)
+		}
+		k.RecordAttempts = *record
 	}
 	if err := d.db.UpdateKey(ctx, k); err != nil {
 		return err

@@ -33,6 +33,8 @@ func (c *livenessEvalCommand) Run(ctx context.Context, args []string) error {
 	asJSON := fl.Bool("json", false, "print one JSON object: n_per_species, seed, bpcer, bpcer_interval, apcer and intervals per species")
 	speciesList := fl.String("species", "", "comma-separated `species` to evaluate (default all)")
 	models := fl.String("models", defaultModels(c.env), "models `dir`")
+	recordings := fl.String("recordings", "", "replay the labelled attempts exported under this `directory` (glint recordings export) through the current analysis instead of rendering sequences")
+	calibration := fl.String("calibration", c.env("GLINT_CALIBRATION", ""), "with --recordings: the calibration `file` serve runs with (env GLINT_CALIBRATION)")
 	names := make([]string, 0, len(flashsim.Species))
 	for _, s := range flashsim.Species {
 		names = append(names, s.Name)
@@ -56,6 +58,12 @@ threshold. See docs/liveness.md for what the simulator assumes.`)
 	images, err := parseFlags(fl, args)
 	if err != nil {
 		return err
+	}
+	if *recordings != "" {
+		if len(images) > 0 {
+			return usageError(fl, "--recordings takes no images")
+		}
+		return c.replayRecordings(ctx, *recordings, *models, *calibration, *asJSON)
 	}
 	if *n <= 0 {
 		return usageError(fl, "-n must be positive")

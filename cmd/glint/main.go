@@ -31,8 +31,10 @@ var commands = []struct {
 	{"compare", "compare the largest faces of two images", func(m *Main) command { return &compareCommand{stdout: m.Stdout, env: m.env} }},
 	{"eval", "measure detection or verification on labelled data", func(m *Main) command { return &evalCommand{stdout: m.Stdout, stderr: m.Stderr, env: m.env} }},
 	{"calibrate", "measure the confidence mapping and FAR thresholds on labelled data", func(m *Main) command { return &calibrateCommand{stdout: m.Stdout, stderr: m.Stderr, env: m.env} }},
+	{"recordings", "list, export, label and delete recorded capture attempts (keys set --record-attempts)", func(m *Main) command { return &recordingsCommand{Main: m} }},
 	{"liveness-eval", "measure flash liveness on rendered genuine and attack sequences", func(m *Main) command { return &livenessEvalCommand{stdout: m.Stdout, stderr: m.Stderr, env: m.env} }},
 	{"loadtest", "load a running Glint over HTTP and report throughput and latency", func(m *Main) command { return &loadtestCommand{Main: m} }},
+	{"version", "print the version, its commit, the Go version and the models", func(m *Main) command { return &versionCommand{Main: m} }},
 }
 
 func main() {

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"log/slog"
 	"net"
@@ -46,6 +47,10 @@ type serveCommand struct {
 	// onListen, if set, is called with the bound address once the server
 	// accepts connections (tests listen on port 0).
 	onListen func(net.Addr)
+
+	// onFlags, if set, is called with the parsed flags; an error it
+	// returns ends Run (tests of the flags and their variables).
+	onFlags func(*flag.FlagSet) error
 }
 
 // Run implements command.
@@ -66,9 +71,17 @@ func (c *serveCommand) Run(ctx context.Context, args []string) error {
 	metricsListen := fs.String("metrics-listen", c.env("GLINT_METRICS_LISTEN", ""), "`address` to serve Prometheus /metrics on, plain HTTP, nothing else (env GLINT_METRICS_LISTEN); keep it off the public network")
 	publicMetrics := fs.Bool("public-metrics", false, "also serve /metrics on --listen, to anyone who reaches the API")
 	notifyPrivate := fs.Bool("notify-allow-private", false, "let result notifications reach loopback, private and link-local addresses (a receiver on this machine or network)")
+	if err := flagsFromEnv(fs, func(name string) string { return c.env(name, "") }); err != nil {
+		return err
+	}
 	rest, err := parseFlags(fs, args)
 	if err != nil {
 		return err
+	}
+	if c.onFlags != nil {
+		if err := c.onFlags(fs); err != nil {
+			return err
+		}
 	}
 	if len(rest) > 0 {
 		return usageError(fs, "unexpected argument %q", rest[0])
@@ -111,7 +124,7 @@ func (c *serveCommand) Run(ctx context.Context, args []string) error {
 	defer background(ctx, func(ctx context.Context) { sweep(ctx, st.db, logger) })()
 	defer background(ctx, func(ctx context.Context) { deliver(ctx, st, logger, *notifyPrivate) })()
 
-	capture, err := newCapture(models, st.db, logger)
+	capture, err := newCapture(models, st.db, st.keys, logger)
 	if err != nil {
 		return err
 	}
@@ -262,8 +275,9 @@ func isLoopback(listen string) bool {
 
 // newCapture sets up the capture side (the channel and the fallback) on
 // the loaded models. It returns nil when they are a test double without
-// the face engine.
-func newCapture(models serveModels, st store.Store, logger *slog.Logger) (*api.CaptureConfig, error) {
+// the face engine. The attempts of keys that record them are sealed under
+// keys' pepper.
+func newCapture(models serveModels, st store.Store, keys *auth.Keyring, logger *slog.Logger) (*api.CaptureConfig, error) {
 	if models.analyzer == nil {
 		logger.Warn("capture channel off: no face engine")
 		return nil, nil
@@ -271,7 +285,7 @@ func newCapture(models serveModels, st store.Store, logger *slog.Logger) (*api.C
 	if models.passive == nil {
 		logger.Warn("passive anti-spoof model missing: liveness rests on the flash reflection alone (run make models)")
 	}
-	mgr, err := session.NewManager(session.Config{Store: st, Analyzer: models.analyzer, Passive: models.passive, Logger: logger})
+	mgr, err := session.NewManager(captureConfig(models, st, keys, logger))
 	if err != nil {
 		return nil, err
 	}

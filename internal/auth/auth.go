@@ -91,6 +91,9 @@ type KeyOptions struct {
 	// AttemptsPerUUID is store.Key's; 0 means
 	// store.DefaultAttemptsPerUUID.
 	AttemptsPerUUID int
+	// RecordAttempts is store.Key's: how many capture attempts to record
+	// (0: none).
+	RecordAttempts int
 }
 
 // lowercase, unpadded base32: alphanumeric, so IDs and secrets survive
@@ -131,6 +134,7 @@ func (r *Keyring) Create(ctx context.Context, opts KeyOptions) (id string, secre
 		ResultRetention:     opts.ResultRetention,
 		AllowUploadFallback: opts.AllowUploadFallback,
 		AttemptsPerUUID:     opts.AttemptsPerUUID,
+		RecordAttempts:      opts.RecordAttempts,
 	}
 	if err := r.Store.CreateKey(ctx, k); err != nil {
 		return "", "", fmt.Errorf("auth: create key: %w", err)

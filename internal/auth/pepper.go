@@ -1,11 +1,15 @@
 package auth
 
 import (
+	"bytes"
+	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 )
 
 // PepperFile is the pepper's file name inside the data directory.
@@ -61,6 +65,47 @@ func readPepper(path string) ([]byte, error) {
 	}
 	if len(p) < pepperSize {
 		return nil, fmt.Errorf("auth: pepper %s is %d bytes, want at least %d: it was damaged, and keys made with it can no longer be checked", path, len(p), pepperSize)
+	}
+	return p, nil
+}
+
+// DecodePepper decodes a pepper given as text (an environment variable, a
+// platform's secret made from a string): its 32 bytes as 64 hex digits or
+// 44 base64 characters, as `xxd -p -c 32 pepper` or `base64 -w 0 pepper`
+// print the file LoadPepper makes. Surrounding white space is ignored. The
+// errors never quote the text, which is a secret.
+func DecodePepper(text string) ([]byte, error) {
+	text = strings.TrimSpace(text)
+	var p []byte
+	var err error
+	switch len(text) {
+	case hex.EncodedLen(pepperSize):
+		p, err = hex.DecodeString(text)
+	case base64.StdEncoding.EncodedLen(pepperSize):
+		p, err = base64.StdEncoding.DecodeString(text)
+	default:
+		return nil, fmt.Errorf("auth: pepper is %d characters, want %d bytes as %d hex digits or %d base64 characters",
+			len(text), pepperSize, hex.EncodedLen(pepperSize), base64.StdEncoding.EncodedLen(pepperSize))
+	}
+	if err != nil || len(p) != pepperSize {
+		return nil, fmt.Errorf("auth: pepper of %d characters is neither hex nor base64 of %d bytes", len(text), pepperSize)
+	}
+	return p, nil
+}
+
+// ParsePepperFile returns the pepper in the contents b of a pepper file
+// given explicitly: the 32 bytes LoadPepper writes, or that text
+// DecodePepper reads. Unlike a data directory's own pepper, no other
+// length is taken: a pepper supplied from outside is new or a copy, and
+// either way exactly the size Glint makes.
+func ParsePepperFile(b []byte) ([]byte, error) {
+	if len(b) == pepperSize {
+		return bytes.Clone(b), nil
+	}
+	p, err := DecodePepper(string(b))
+	if err != nil {
+		return nil, fmt.Errorf("auth: pepper file is %d bytes: want the %d bytes of a pepper file Glint wrote, or them as %d hex digits or %d base64 characters",
+			len(b), pepperSize, hex.EncodedLen(pepperSize), base64.StdEncoding.EncodedLen(pepperSize))
 	}
 	return p, nil
 }

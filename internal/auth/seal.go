@@ -39,32 +39,58 @@ const sealLabel = "glint notify-secret seal v1"
 // Seal encrypts secret for the key id under pepper. Each call uses a fresh
 // random nonce, so sealing one secret twice gives different bytes.
 func Seal(pepper []byte, id string, secret Secret) ([]byte, error) {
-	aead, err := sealAEAD(pepper)
-	if err != nil {
-		return nil, err
-	}
-	out := []byte{sealVersion}
-	return aead.Seal(out, nil, []byte(secret), sealAD(id)), nil
+	return seal(pepper, sealLabel, id, []byte(secret))
 }
 
 // Open decrypts what Seal produced for the same pepper and key id. Any
 // mismatch or damage is ErrSealed.
 func Open(pepper []byte, id string, sealed []byte) (Secret, error) {
-	aead, err := sealAEAD(pepper)
+	plain, err := open(pepper, sealLabel, id, sealed)
+	return Secret(plain), err
+}
+
+// recordingLabel derives the key that seals recorded capture attempts
+// (store.Recording): a key of its own, so that a sealed recording never
+// opens as a secret nor the reverse.
+const recordingLabel = "glint recording seal v1"
+
+// SealRecording seals a recorded capture attempt, as Seal does a secret,
+// under the keyring's pepper and bound to the recording's id.
+func (r *Keyring) SealRecording(id string, plain []byte) ([]byte, error) {
+	return seal(r.Pepper, recordingLabel, id, plain)
+}
+
+// OpenRecording opens what SealRecording produced for the same id; any
+// mismatch or damage is ErrSealed.
+func (r *Keyring) OpenRecording(id string, sealed []byte) ([]byte, error) {
+	return open(r.Pepper, recordingLabel, id, sealed)
+}
+
+func seal(pepper []byte, label, id string, plain []byte) ([]byte, error) {
+	aead, err := sealAEAD(pepper, label)
 	if err != nil {
-		return "", err
+		return nil, err
+	}
+	out := []byte{sealVersion}
+	return aead.Seal(out, nil, plain, sealAD(id)), nil
+}
+
+func open(pepper []byte, label, id string, sealed []byte) ([]byte, error) {
+	aead, err := sealAEAD(pepper, label)
+	if err != nil {
+		return nil, err
 	}
 	if len(sealed) < 1+aead.Overhead() {
-		return "", fmt.Errorf("%d bytes: %w", len(sealed), ErrSealed)
+		return nil, fmt.Errorf("%d bytes: %w", len(sealed), ErrSealed)
 	}
 	if sealed[0] != sealVersion {
-		return "", fmt.Errorf("format version %d: %w", sealed[0], ErrSealed)
+		return nil, fmt.Errorf("format version %d: %w", sealed[0], ErrSealed)
 	}
 	plain, err := aead.Open(nil, nil, sealed[1:], sealAD(id))
 	if err != nil {
-		return "", fmt.Errorf("key %q: %w", id, ErrSealed)
+		return nil, fmt.Errorf("%q: %w", id, ErrSealed)
 	}
-	return Secret(plain), nil
+	return plain, nil
 }
 
 // SealSecret is Seal under the keyring's pepper.
@@ -77,18 +103,19 @@ func (r *Keyring) OpenSecret(id string, sealed []byte) (Secret, error) {
 	return Open(r.Pepper, id, sealed)
 }
 
-func sealAEAD(pepper []byte) (cipher.AEAD, error) {
+func sealAEAD(pepper []byte, label string) (cipher.AEAD, error) {
 	if len(pepper) == 0 {
 		return nil, errors.New("auth: no pepper")
 	}
 	m := hmac.New(sha256.New, pepper)
-	m.Write([]byte(sealLabel))
+	m.Write([]byte(label))
 	block, err := aes.NewCipher(m.Sum(nil)) // 32 bytes: AES-256
 	if err != nil {
 		return nil, fmt.Errorf("auth: seal: %w", err)
 	}
-	// A random 96-bit nonce per seal is safe far beyond the handful of
-	// seals an installation makes (one per key and notify change).
+	// A random 96-bit nonce per seal is safe far beyond the seals an
+	// installation makes under one label (one per key and notify change;
+	// one per recorded attempt, which keys cap); the bound is about 2³².
 	aead, err := cipher.NewGCMWithRandomNonce(block)
 	if err != nil {
 		return nil, fmt.Errorf("auth: seal: %w", err)

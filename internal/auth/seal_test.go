@@ -109,3 +109,26 @@ func TestKeyringSealsUnderItsPepper(t *testing.T) {
 		t.Fatalf("foreign pepper: %v", err)
 	}
 }
+
+func TestSealRecording(t *testing.T) {
+	r := &auth.Keyring{Pepper: []byte("0123456789abcdef0123456789abcdef")}
+	plain := []byte("\xff\xd8\xff\xe0 frames and a manifest")
+	sealed, err := r.SealRecording("rec1", plain)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(sealed, plain[:4]) {
+		t.Error("sealed recording holds its plaintext")
+	}
+	got, err := r.OpenRecording("rec1", sealed)
+	if err != nil || !bytes.Equal(got, plain) {
+		t.Fatalf("OpenRecording = %q, %v", got, err)
+	}
+	if _, err := r.OpenRecording("rec2", sealed); !errors.Is(err, auth.ErrSealed) {
+		t.Errorf("moved to another id: %v, want ErrSealed", err)
+	}
+	// A recording's key is not a secret's.
+	if _, err := r.OpenSecret("rec1", sealed); !errors.Is(err, auth.ErrSealed) {
+		t.Errorf("opened as a secret: %v, want ErrSealed", err)
+	}
+}

@@ -34,6 +34,9 @@ type evalOutput struct {
 	verify *store.VerifyResult
 	images [][]byte
 	frames int
+	// occlusion is face.MeasureOcclusion on the best frame, nil without
+	// one.
+	occlusion *face.Occlusion
 }
 
 // errNoBestFrame means no frame had a face good enough to compare.
@@ -58,6 +61,10 @@ func (m *Manager) evaluate(ctx context.Context, in evalInput) (evalOutput, error
 
 	opts := m.cfg.Liveness
 	opts.ClientSignals = in.signals
+	if best != nil {
+		o := face.MeasureOcclusion(best.img, best.f)
+		out.occlusion = &o
+	}
 	if m.cfg.Passive != nil && best != nil {
 		p := m.cfg.Passive.Live(best.img, best.f)
 		out.passive = &p
@@ -169,11 +176,15 @@ func (s *Session) evaluate() {
 	}
 	a := s.at
 	t0 := time.Now()
-	out, err := s.m.evaluate(s.ctx, evalInput{v: s.v, ch: a.ch, shown: s.checkedShown(a), tr: a.tr, mapT: s.cm.server,
+	shown := s.checkedShown(a)
+	out, err := s.m.evaluate(s.ctx, evalInput{v: s.v, ch: a.ch, shown: shown, tr: a.tr, mapT: s.cm.server,
 		signals: clientSignals(s.env)})
 	if err != nil {
 		s.internal(err)
 		return
+	}
+	if a.rec != nil && s.record {
+		s.saveRecord(a, shown, out)
 	}
 	vd := out.verdict
 	attrs := []any{"attempt", s.attempts, "pass", vd.Pass, "score", round3(vd.Score), "reason", vd.Reason,
@@ -186,6 +197,26 @@ func (s *Session) evaluate() {
 	}
 	if out.passive != nil {
 		attrs = append(attrs, "passive", round3(*out.passive))
+	}
+	if o := out.occlusion; o != nil {
+		v := 0
+		if o.Occluded() {
+			v = 1
+		}
+		s.occluded = &v
+		attrs = append(attrs, "occluded", v)
+		// With face_occlusion_detection on, a covered face fails the
+		// attempt (spec §4.2) and counts as the user's mistake; without
+		// it, face_occlusion is only reported.
+		if v == 1 && s.v.FaceOcclusionDetection {
+			vd.Pass = false
+			if o.Eyes {
+				s.details.EyeOcclusion++
+			}
+			if o.Mouth {
+				s.details.MouthOcclusion++
+			}
+		}
 	}
 	s.log.Info("rtc evaluated", attrs...)
 	s.evaluated = true

@@ -83,6 +83,19 @@ func (g Gate) check(w, h int, faces []face.Face) string {
 	return ""
 }
 
+// occlusionTip returns the tip for a covered face (face.MeasureOcclusion),
+// "" when eyes and mouth show. The mirror gate asks it only when the
+// verification has face_occlusion_detection on.
+func occlusionTip(o face.Occlusion) string {
+	switch {
+	case o.Eyes:
+		return TipEyeOcclusion
+	case o.Mouth:
+		return TipMouth
+	}
+	return ""
+}
+
 // countTip adds one to the liveness_result counter a tip stands for; tips
 // without a counter (lighting, blur) count nowhere.
 func countTip(d *store.LivenessDetails, tip string) {
@@ -101,5 +114,9 @@ func countTip(d *store.LivenessDetails, tip string) {
 		d.SideFace++
 	case TipPitch:
 		d.UpdownFace++
+	case TipEyeOcclusion:
+		d.EyeOcclusion++
+	case TipMouth:
+		d.MouthOcclusion++
 	}
 }

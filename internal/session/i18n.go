@@ -13,6 +13,8 @@ const (
 	TipBlur          = "FaceBlur"
 	TipOutOfImage    = "InvalidFaceOutOfImage"
 	TipKeepStill     = "KeepStill"
+	TipEyeOcclusion  = "InvalidFaceEyeOcclusion"
+	TipMouth         = "InvalidFaceMouth"
 )
 
 // texts holds the user-facing text of every tip and result code, by the
@@ -30,6 +32,8 @@ var texts = map[string]map[string]string{
 		TipBlur:          "The picture is blurred. Hold the device still",
 		TipOutOfImage:    "Keep all of your face inside the circle",
 		TipKeepStill:     "Hold still",
+		TipEyeOcclusion:  "Uncover your eyes",
+		TipMouth:         "Uncover your mouth",
 
 		CodeSuccess:         "Done: your verification was sent",
 		CodeLivenessFailed:  "We could not confirm a live face",
@@ -55,6 +59,8 @@ var texts = map[string]map[string]string{
 		TipBlur:          "画面模糊，请拿稳设备",
 		TipOutOfImage:    "请让整张脸保持在圆框内",
 		TipKeepStill:     "请保持不动",
+		TipEyeOcclusion:  "请勿遮挡眼睛",
+		TipMouth:         "请勿遮挡嘴部",
 
 		CodeSuccess:         "完成：验证已提交",
 		CodeLivenessFailed:  "未能确认为真人活体",

@@ -28,6 +28,7 @@ type Store interface {
 	FinishVerification(ctx context.Context, token string, o *store.Outcome) error
 	ExpireVerifications(ctx context.Context, now time.Time, token string) (int, error)
 	Result(ctx context.Context, token string) (*store.Result, error)
+	SaveRecording(ctx context.Context, r *store.Recording) error
 }
 
 // Params are the channel's timings and limits. The zero value of each
@@ -142,8 +143,12 @@ type Config struct {
 	Passive PassiveScorer
 	// Liveness tunes the analysis; Passive is filled in per attempt.
 	Liveness liveness.Options
-	Gate     Gate
-	Params   Params
+	// Seal, when set, seals a recorded attempt for the recording id
+	// (auth.Keyring.SealRecording); the attempts of keys that record
+	// (store.Key.RecordAttempts) are recorded only when it is set.
+	Seal   func(id string, plain []byte) ([]byte, error)
+	Gate   Gate
+	Params Params
 	// Clock defaults to SystemClock.
 	Clock Clock
 	// Rand is the challenges' randomness; defaults to crypto/rand. Tests

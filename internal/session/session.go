@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/glint-id/glint/internal/face"
 	"github.com/glint-id/glint/internal/liveness"
 	"github.com/glint-id/glint/internal/store"
 )
@@ -68,6 +69,9 @@ type attempt struct {
 	start    time.Time // when the gate passed
 	lastFace time.Time // arrival of the newest frame detected with one face
 	lastSeen time.Time // arrival of the newest frame the worker detected on
+	// rec collects the frames for the attempt's record when the key
+	// records attempts (see record.go); nil otherwise.
+	rec *recorder
 }
 
 // faceAge is how long the attempt has gone without a frame detected with
@@ -124,9 +128,13 @@ type Session struct {
 	evaluated bool // some attempt of this verification was evaluated
 	details   store.LivenessDetails
 	genuine   *store.FaceGenuineness
+	occluded  *int // face_occlusion of the last evaluated attempt's best frame
 	cm        clockMap
 	// env is the client's latest environment report, nil before one.
 	env *Env
+	// record says the token's key records attempts (record.go) and has
+	// some left.
+	record bool
 
 	mirrorGen int
 	good      int
@@ -415,6 +423,7 @@ func (s *Session) hello(h *Hello) {
 		s.fail(CodeTokenInvalid, CloseTokenInvalid, "token not valid here")
 		return
 	}
+	s.record = s.m.cfg.Seal != nil && key.RecordAttempts > key.Recorded
 	if a := s.info.Attempts; a != nil && !a.Allow(false) {
 		s.log.Info("rtc refused", "reason", "attempts from this address")
 		s.fail(CodeTooManyAttempts, CloseTooManyAttempts, "too many attempts from this address")
@@ -508,6 +517,7 @@ func (s *Session) loadInterim() {
 	s.evaluated = true
 	s.details = r.Liveness.Details
 	s.genuine = r.Liveness.FaceGenuineness
+	s.occluded = r.Liveness.FaceOcclusion
 }
 
 func (s *Session) sendConfig(c Capture) {
@@ -558,12 +568,15 @@ func (s *Session) frame(f *Frame) {
 	switch s.state {
 	case stMirror:
 		if f.Kind == KindPreview {
-			s.w.setMirror(&mirrorJob{f: f, gen: s.mirrorGen})
+			s.w.setMirror(&mirrorJob{f: f, gen: s.mirrorGen, occlusion: s.v.FaceOcclusionDetection})
 		}
 	case stBaseline, stFlash, stTail:
 		if f.Arrival.Sub(s.cm.server(f.CaptureMs)) > s.p.MaxFrameDelay {
 			s.framesDropped.Add(1)
 			return
+		}
+		if s.at.rec != nil {
+			s.at.rec.add(f)
 		}
 		s.w.addCapture(captureJob{f: f, tr: s.at.tr, id: s.at.id})
 	}
@@ -576,7 +589,11 @@ func (s *Session) checkMirrorFrame(j *mirrorJob) gateResult {
 		return gateResult{gen: j.gen, err: err}
 	}
 	faces := s.m.cfg.Analyzer.Detect(img)
-	return gateResult{gen: j.gen, tip: s.m.cfg.Gate.check(img.W, img.H, faces)}
+	tip := s.m.cfg.Gate.check(img.W, img.H, faces)
+	if tip == "" && j.occlusion {
+		tip = occlusionTip(face.MeasureOcclusion(img, faces[0]))
+	}
+	return gateResult{gen: j.gen, tip: tip}
 }
 
 func (s *Session) drainWork() {
@@ -637,6 +654,9 @@ func (s *Session) startBaseline() {
 	s.w.setMirror(nil)
 	s.attemptN++
 	s.at = &attempt{id: s.attemptN, tr: newTracker(s.m.cfg.Analyzer, s.p), start: s.clk.Now()}
+	if s.record {
+		s.at.rec = &recorder{}
+	}
 	s.w.dropCapture(s.at.id)
 	s.sendConfig(s.p.BaselineCapture)
 	s.arm(tBaseline, s.p.BaselineDuration, 0)
@@ -838,7 +858,15 @@ func (s *Session) mirrorTimeout() {
 	if s.state != stMirror || !s.ownsCapture() {
 		return
 	}
-	s.log.Info("rtc mirror timeout")
+	s.log.Info("rtc mirror timeout", "tip", s.lastTip)
+	if s.v.FaceOcclusionDetection && (s.lastTip == TipEyeOcclusion || s.lastTip == TipMouth) {
+		// The face stayed covered to the end: with occlusion detection on
+		// that fails the liveness (spec §4.2), and the result says so
+		// with its counters although no attempt was evaluated.
+		one := 1
+		s.occluded = &one
+		s.evaluated = true
+	}
 	s.finish(store.StatusFailed, CodeMirrorTimeout)
 }
 
@@ -856,7 +884,7 @@ func (s *Session) expired() {
 func (s *Session) livenessResult(result string) *store.LivenessResult {
 	d := s.details
 	d.UploadTimes = s.attempts
-	return &store.LivenessResult{Result: result, Details: d, FaceGenuineness: s.genuine, Transport: store.TransportRTC}
+	return &store.LivenessResult{Result: result, Details: d, FaceGenuineness: s.genuine, FaceOcclusion: s.occluded, Transport: store.TransportRTC}
 }
 
 // finishStore ends the verification in the store with status and, when

@@ -28,6 +28,9 @@ type worker struct {
 type mirrorJob struct {
 	f   *Frame
 	gen int
+	// occlusion is the verification's face_occlusion_detection: the gate
+	// then also asks for uncovered eyes and mouth.
+	occlusion bool
 }
 
 type captureJob struct {

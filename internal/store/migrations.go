@@ -32,6 +32,7 @@ func SchemaVersions() []SchemaVersion {
 		{5, "capture_nodes"},    // capture owners and fallback sequences shared by nodes
 		{6, "leases"},           // per-key concurrency leases shared by nodes
 		{7, "capture_defences"}, // the upload fallback opt-in and the per-uuid attempt budget
+		{8, "recordings"},       // consented, sealed recordings of capture attempts
 	}
 }
 

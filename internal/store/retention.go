@@ -47,7 +47,8 @@ type RetentionStore interface {
 	// ResultRetention, or all MaxResultReads reads made. Purging deletes
 	// the record's references (embeddings, crops, originals), best
 	// images, liveness and verify results, uuid, its Subject digest and
-	// biz_no, and any notification still queued for it, and sets
+	// biz_no, its recordings (RecordingStore), and any notification still
+	// queued for it, and sets
 	// PurgedAt; the usage ledger and the delivery log are kept. The
 	// deleted bytes must not stay readable in the backend's files
 	// (SQLite: secure_delete, then a WAL checkpoint). Tombstones purged,

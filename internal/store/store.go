@@ -113,6 +113,16 @@ type Key struct {
 	// into verifications: a change applies from the next attempt on.
 	AttemptsPerUUID int
 
+	// RecordAttempts, when positive, records the capture attempts of the
+	// key's tokens, at most this many over the key's life
+	// (RecordingStore), for field testing with the people's consent;
+	// 0, the default, records nothing. At most MaxRecordAttempts.
+	RecordAttempts int
+
+	// Recorded counts the attempts recorded so far (what RecordAttempts
+	// is checked against). It is maintained by the store.
+	Recorded int
+
 	CreatedAt time.Time
 }
 
@@ -279,13 +289,13 @@ type Store interface {
 
 	// UpdateKey replaces the settings of the key k.ID with k's: Name,
 	// CanCompare, AllowedIPs, CallLimit, Concurrency, AllowedOrigins,
-	// ResultRetention, NotifyURL, NotifySecret, AllowUploadFallback and
-	// AttemptsPerUUID. The secret, Disabled, Calls and CreatedAt are left
-	// alone. Returns ErrNotFound for an unknown ID.
+	// ResultRetention, NotifyURL, NotifySecret, AllowUploadFallback,
+	// AttemptsPerUUID and RecordAttempts. The secret, Disabled, Calls,
+	// Recorded and CreatedAt are left alone. Returns ErrNotFound for an unknown ID.
 	UpdateKey(ctx context.Context, k *Key) error
 
-	// DeleteKey removes a key, its verification records and the attempts
-	// recorded for its per-uuid budget; its usage ledger rows stay, as
+	// DeleteKey removes a key, its verification records, their
+	// recordings and the attempts recorded for its per-uuid budget; its usage ledger rows stay, as
 	// billing history. Returns ErrNotFound for an unknown ID.
 	DeleteKey(ctx context.Context, id string) error
 
@@ -395,6 +405,7 @@ type Store interface {
 	RetentionStore
 	NotificationStore
 	CaptureStore
+	RecordingStore
 
 	// Ping reports whether the store can serve requests.
 	Ping(ctx context.Context) error

@@ -14,7 +14,7 @@ import (
 
 const keyColumns = `id, name, secret_hash, disabled, can_compare, allowed_ips, call_limit, calls, concurrency,
 	allowed_origins, result_retention_seconds, notify_url, notify_secret, allow_upload_fallback, attempts_per_uuid,
-	created_at, created_at_ns`
+	record_attempts, recorded_attempts, created_at, created_at_ns`
 
 // CreateKey implements store.Store.
 func (db *DB) CreateKey(ctx context.Context, k *store.Key) error {
@@ -29,17 +29,17 @@ func (db *DB) CreateKey(ctx context.Context, k *store.Key) error {
 	}
 	created, createdNS := splitTime(k.CreatedAt)
 	_, err = db.pool.Exec(ctx, `INSERT INTO keys (`+keyColumns+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, 0, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
+		VALUES ($1, $2, $3, $4, $5, $6, $7, 0, $8, $9, $10, $11, $12, $13, $14, $15, 0, $16, $17)`,
 		k.ID, k.Name, k.SecretHash, k.Disabled, k.CanCompare, s.ips, k.CallLimit, k.Concurrency,
 		s.origins, s.retentionSeconds, k.NotifyURL, k.NotifySecret, k.AllowUploadFallback, s.attemptsPerUUID,
-		created, createdNS)
+		k.RecordAttempts, created, createdNS)
 	if sqlState(err) == uniqueViolation {
 		return fmt.Errorf("key %q: %w", k.ID, store.ErrConflict)
 	}
 	if err != nil {
 		return fmt.Errorf("postgres: create key: %w", err)
 	}
-	k.Calls = 0
+	k.Calls, k.Recorded = 0, 0
 	return nil
 }
 
@@ -90,10 +90,10 @@ func (db *DB) UpdateKey(ctx context.Context, k *store.Key) error {
 	}
 	tag, err := db.pool.Exec(ctx, `UPDATE keys SET name = $1, can_compare = $2, allowed_ips = $3, call_limit = $4,
 		concurrency = $5, allowed_origins = $6, result_retention_seconds = $7, notify_url = $8, notify_secret = $9,
-		allow_upload_fallback = $10, attempts_per_uuid = $11
-		WHERE id = $12`,
+		allow_upload_fallback = $10, attempts_per_uuid = $11, record_attempts = $12
+		WHERE id = $13`,
 		k.Name, k.CanCompare, s.ips, k.CallLimit, k.Concurrency, s.origins, s.retentionSeconds,
-		k.NotifyURL, k.NotifySecret, k.AllowUploadFallback, s.attemptsPerUUID, k.ID)
+		k.NotifyURL, k.NotifySecret, k.AllowUploadFallback, s.attemptsPerUUID, k.RecordAttempts, k.ID)
 	if err != nil {
 		return fmt.Errorf("postgres: update key: %w", err)
 	}
@@ -169,6 +169,9 @@ func keySettings(k *store.Key) (settings, error) {
 	if err := store.CheckAttemptsPerUUID(k.AttemptsPerUUID); err != nil {
 		return settings{}, fmt.Errorf("key %q: %w", k.ID, err)
 	}
+	if err := store.CheckRecordAttempts(k.RecordAttempts); err != nil {
+		return settings{}, fmt.Errorf("key %q: %w", k.ID, err)
+	}
 	retention := k.ResultRetention
 	if retention == 0 {
 		retention = store.MaxResultRetention
@@ -199,7 +202,7 @@ func scanKey(row pgx.Row) (*store.Key, error) {
 	)
 	err := row.Scan(&k.ID, &k.Name, &k.SecretHash, &k.Disabled, &k.CanCompare, &ips, &k.CallLimit, &k.Calls,
 		&k.Concurrency, &k.AllowedOrigins, &retention, &k.NotifyURL, &k.NotifySecret, &k.AllowUploadFallback,
-		&k.AttemptsPerUUID, &created, &createdNS)
+		&k.AttemptsPerUUID, &k.RecordAttempts, &k.Recorded, &created, &createdNS)
 	if err != nil {
 		if errors.Is(err, pgx.ErrNoRows) {
 			return nil, err

@@ -24,7 +24,7 @@ const vacuumTimeout = "10min"
 // UPDATE that blanks uuid, subject, biz_no and the results leaves the old
 // row version, with them, behind as a dead tuple.
 const purgedTables = `blobs, verification_refs, verification_images, notifications, flash_sequences, verifications,
-	subject_attempts`
+	subject_attempts, recordings`
 
 // PurgeVerifications implements store.Store. One node sweeps at a time: the
 // call takes a session advisory lock named after the schema, and a call
@@ -189,6 +189,7 @@ func (db *DB) purgeBatch(ctx context.Context, conn *pgxpool.Conn, now time.Time)
 			`DELETE FROM verification_images WHERE token = ANY($1)`,
 			`DELETE FROM notifications WHERE token = ANY($1)`,
 			`DELETE FROM flash_sequences WHERE token = ANY($1)`,
+			`DELETE FROM recordings WHERE token = ANY($1)`,
 		} {
 			if _, err := tx.Exec(ctx, q, tokens); err != nil {
 				return fmt.Errorf("postgres: purge: %w", err)

@@ -13,7 +13,7 @@ import (
 )
 
 const keyColumns = `id, name, secret_hash, disabled, can_compare, allowed_ips, call_limit, calls, concurrency, allowed_origins,
-	result_retention_seconds, notify_url, notify_secret, allow_upload_fallback, attempts_per_uuid, created_at`
+	result_retention_seconds, notify_url, notify_secret, allow_upload_fallback, attempts_per_uuid, record_attempts, recorded_attempts, created_at`
 
 // CreateKey implements store.Store.
 func (db *DB) CreateKey(ctx context.Context, k *store.Key) error {
@@ -24,17 +24,17 @@ func (db *DB) CreateKey(ctx context.Context, k *store.Key) error {
 	if err != nil {
 		return err
 	}
-	_, err = db.db.ExecContext(ctx, `INSERT INTO keys (`+keyColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	_, err = db.db.ExecContext(ctx, `INSERT INTO keys (`+keyColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?)`,
 		k.ID, k.Name, k.SecretHash, boolInt(k.Disabled), boolInt(k.CanCompare), s.ips,
 		k.CallLimit, k.Concurrency, s.origins, s.retentionSeconds, k.NotifyURL, k.NotifySecret,
-		boolInt(k.AllowUploadFallback), s.attemptsPerUUID, formatTime(k.CreatedAt))
+		boolInt(k.AllowUploadFallback), s.attemptsPerUUID, k.RecordAttempts, formatTime(k.CreatedAt))
 	if isUniqueViolation(err) {
 		return fmt.Errorf("key %q: %w", k.ID, store.ErrConflict)
 	}
 	if err != nil {
 		return fmt.Errorf("sqlite: create key: %w", err)
 	}
-	k.Calls = 0
+	k.Calls, k.Recorded = 0, 0
 	return nil
 }
 
@@ -86,10 +86,10 @@ func (db *DB) UpdateKey(ctx context.Context, k *store.Key) error {
 	}
 	res, err := db.db.ExecContext(ctx, `UPDATE keys SET name = ?, can_compare = ?, allowed_ips = ?, call_limit = ?,
 		concurrency = ?, allowed_origins = ?, result_retention_seconds = ?, notify_url = ?, notify_secret = ?,
-		allow_upload_fallback = ?, attempts_per_uuid = ?
+		allow_upload_fallback = ?, attempts_per_uuid = ?, record_attempts = ?
 		WHERE id = ?`,
 		k.Name, boolInt(k.CanCompare), s.ips, k.CallLimit, k.Concurrency, s.origins, s.retentionSeconds,
-		k.NotifyURL, k.NotifySecret, boolInt(k.AllowUploadFallback), s.attemptsPerUUID, k.ID)
+		k.NotifyURL, k.NotifySecret, boolInt(k.AllowUploadFallback), s.attemptsPerUUID, k.RecordAttempts, k.ID)
 	if err != nil {
 		return fmt.Errorf("sqlite: update key: %w", err)
 	}
@@ -110,6 +110,9 @@ func keySettings(k *store.Key) (settings, error) {
 		return settings{}, fmt.Errorf("key %q: %w", k.ID, err)
 	}
 	if err := store.CheckAttemptsPerUUID(k.AttemptsPerUUID); err != nil {
+		return settings{}, fmt.Errorf("key %q: %w", k.ID, err)
+	}
+	if err := store.CheckRecordAttempts(k.RecordAttempts); err != nil {
 		return settings{}, fmt.Errorf("key %q: %w", k.ID, err)
 	}
 	retention := k.ResultRetention
@@ -182,7 +185,8 @@ func scanKey(s scanner) (*store.Key, error) {
 		retention                   int64
 	)
 	err := s.Scan(&k.ID, &k.Name, &k.SecretHash, &disabled, &compare, &ips, &k.CallLimit, &k.Calls,
-		&k.Concurrency, &origins, &retention, &k.NotifyURL, &k.NotifySecret, &fallback, &k.AttemptsPerUUID, &created)
+		&k.Concurrency, &origins, &retention, &k.NotifyURL, &k.NotifySecret, &fallback, &k.AttemptsPerUUID,
+		&k.RecordAttempts, &k.Recorded, &created)
 	if err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil, err

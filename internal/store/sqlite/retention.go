@@ -106,6 +106,7 @@ var purgeStatements = []string{
 	`DELETE FROM verification_images WHERE token = ?`,
 	`DELETE FROM notifications WHERE token = ?`,
 	`DELETE FROM flash_sequences WHERE token = ?`,
+	`DELETE FROM recordings WHERE token = ?`,
 }
 
 func purgeOne(ctx context.Context, tx *sql.Tx, token string, now time.Time) error {

@@ -95,6 +95,9 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"SubjectBudgetPurge", testSubjectBudgetPurge},
 		{"SubjectBudgetDeleteKey", testSubjectBudgetDeleteKey},
 		{"SubjectBudgetConcurrent", testSubjectBudgetConcurrent},
+		{"RecordingRoundTrip", testRecordingRoundTrip},
+		{"RecordingPurge", testRecordingPurge},
+		{"RecordingConcurrent", testRecordingConcurrent},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
