@@ -44,15 +44,15 @@ func TestGateTips(t *testing.T) {
 
 func TestTipCountersAndTexts(t *testing.T) {
 	var d store.LivenessDetails
-	for _, tip := range []string{TipNoFace, TipNoFace, TipMultipleFaces, TipOutOfImage, TipTooFar, TipTooClose, TipYaw, TipPitch, TipTooDark, TipBlur, TipKeepStill} {
+	for _, tip := range []string{TipNoFace, TipNoFace, TipMultipleFaces, TipOutOfImage, TipTooFar, TipTooClose, TipYaw, TipPitch, TipTooDark, TipBlur, TipKeepStill, TipMouth, TipEyeOcclusion, TipMouth} {
 		countTip(&d, tip)
 	}
-	want := store.LivenessDetails{FaceNotFound: 2, MultipleFaces: 1, OutOfImage: 1, AwayFromCamera: 1, CloseToCamera: 1, SideFace: 1, UpdownFace: 1}
+	want := store.LivenessDetails{FaceNotFound: 2, MultipleFaces: 1, OutOfImage: 1, AwayFromCamera: 1, CloseToCamera: 1, SideFace: 1, UpdownFace: 1, MouthOcclusion: 2, EyeOcclusion: 1}
 	if d != want {
 		t.Errorf("counters %+v, want %+v", d, want)
 	}
 	for _, code := range []string{TipNoFace, TipMultipleFaces, TipTooFar, TipTooClose, TipYaw, TipPitch, TipTooDark,
-		TipTooBright, TipBlur, TipOutOfImage, TipKeepStill, CodeSuccess, CodeLivenessFailed, CodeMoreRetryTimes,
+		TipTooBright, TipBlur, TipOutOfImage, TipKeepStill, TipEyeOcclusion, TipMouth, CodeSuccess, CodeLivenessFailed, CodeMoreRetryTimes,
 		CodeMirrorTimeout, CodeTokenInvalid, CodeTokenExpired, CodeTokenFinished, CodeInternalError, CodeSuperseded, CodeNetworkError} {
 		if text("0", code) == "" || text("1", code) == "" || text("0", code) == text("1", code) {
 			t.Errorf("%s: texts %q / %q", code, text("0", code), text("1", code))

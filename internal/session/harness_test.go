@@ -165,6 +165,11 @@ type harness struct {
 	m       *Manager
 	predict *pcgReader // the same stream as the manager's challenges
 	clients []*client
+	// subject, when set, replaces the simulator's first subject in
+	// render, and cover, when set, paints over every rendered frame
+	// before it is encoded.
+	subject *flashsim.Subject
+	cover   func(img *face.RGB, f *face.Face)
 }
 
 type harnessOpt func(*Config)
@@ -212,6 +217,13 @@ func (h *harness) token(maxUploads int, origins ...string) string {
 // tokenWithRef creates a verification with the given reference.
 func (h *harness) tokenWithRef(maxUploads int, ref store.Reference, origins ...string) string {
 	h.t.Helper()
+	return h.tokenWith(maxUploads, ref, nil, origins...)
+}
+
+// tokenWith creates a verification with the given reference, which mod
+// (when set) changes before it is stored.
+func (h *harness) tokenWith(maxUploads int, ref store.Reference, mod func(*store.Verification), origins ...string) string {
+	h.t.Helper()
 	ctx := context.Background()
 	keyID := "key-" + h.t.Name()
 	if _, err := h.db.Key(ctx, keyID); errors.Is(err, store.ErrNotFound) {
@@ -226,6 +238,9 @@ func (h *harness) tokenWithRef(maxUploads int, ref store.Reference, origins ...s
 		Language: "0", ProcedureType: "raw_flash", ComparisonType: "0", MaxUploadTimes: maxUploads,
 		LifeTime: time.Hour, Status: store.StatusNotStarted, IssuedAt: now, ExpiresAt: now.Add(time.Hour),
 		Refs: []store.Reference{ref},
+	}
+	if mod != nil {
+		mod(v)
 	}
 	if err := h.db.CreateVerification(ctx, v); err != nil {
 		h.t.Fatal(err)
@@ -376,13 +391,21 @@ type sim struct {
 func (h *harness) render(species string, ch liveness.Challenge, seed uint64) *sim {
 	h.t.Helper()
 	subs := sessiontest.Subjects(h.t)
-	seq, err := flashsim.Render(rand.New(rand.NewPCG(seed, 3)), species, ch, subs[0], subs[1])
+	first := subs[0]
+	if h.subject != nil {
+		first = h.subject
+	}
+	seq, err := flashsim.Render(rand.New(rand.NewPCG(seed, 3)), species, ch, first, subs[1])
 	if err != nil {
 		h.t.Fatal(err)
 	}
 	s := &sim{seq: seq}
 	for i, f := range seq.Frames {
 		img, fc := f.Img, *f.Face
+		if h.cover != nil {
+			img = &face.RGB{W: img.W, H: img.H, Pix: append([]uint8(nil), img.Pix...)}
+			h.cover(img, &fc)
+		}
 		if h.scale > 1 {
 			img, fc = upscale(img, fc, h.scale)
 		}

@@ -858,15 +858,12 @@ func (s *Session) mirrorTimeout() {
 	if s.state != stMirror || !s.ownsCapture() {
 		return
 	}
+	// A face still covered at the time-out (lastTip an occlusion tip)
+	// ends like any other mirror time-out: FAILED, with a liveness
+	// result only if an earlier attempt was evaluated (spec §4.1, note
+	// 20). "Occlusion forces result=FAIL" (§4.2) is about the result of
+	// an evaluated attempt (see evaluate); none was evaluated here.
 	s.log.Info("rtc mirror timeout", "tip", s.lastTip)
-	if s.v.FaceOcclusionDetection && (s.lastTip == TipEyeOcclusion || s.lastTip == TipMouth) {
-		// The face stayed covered to the end: with occlusion detection on
-		// that fails the liveness (spec §4.2), and the result says so
-		// with its counters although no attempt was evaluated.
-		one := 1
-		s.occluded = &one
-		s.evaluated = true
-	}
 	s.finish(store.StatusFailed, CodeMirrorTimeout)
 }
 

@@ -207,6 +207,97 @@ func Subjects(tb testing.TB) []*flashsim.Subject {
 	return subjects
 }
 
+var bareSubject struct {
+	once sync.Once
+	s    *flashsim.Subject
+	err  error
+}
+
+// UncoveredSubject is a simulator subject whose rendered frames
+// face.MeasureOcclusion finds uncovered: the near-frontal face of sample
+// photo 1. (Sample 3's faces, Subjects, score as
+// covered mouths: see docs/liveness.md, "Occlusion".) It skips the test
+// when the models are not installed.
+func UncoveredSubject(tb testing.TB) *flashsim.Subject {
+	tb.Helper()
+	models := ModelsDir()
+	if models == "" {
+		tb.Skip("face models not installed (make models)")
+	}
+	bareSubject.once.Do(func() {
+		eng, err := face.Load(os.DirFS(models), face.Config{})
+		if err != nil {
+			bareSubject.err = err
+			return
+		}
+		data, err := os.ReadFile(face.SamplePhoto(models, 1))
+		if err != nil {
+			bareSubject.err = err
+			return
+		}
+		img, _, err := imaging.Decode(data, 4096)
+		if err != nil {
+			bareSubject.err = err
+			return
+		}
+		photo := face.FromImage(img)
+		for _, f := range eng.Significant(eng.Detect(photo, nil)) {
+			if math.Abs(f.Quality.Yaw) <= 16 && math.Abs(f.Quality.Pitch) <= 16 {
+				bareSubject.s, bareSubject.err = flashsim.NewSubject(photo, f)
+				return
+			}
+		}
+		bareSubject.err = os.ErrNotExist
+	})
+	if bareSubject.err != nil {
+		tb.Fatal(bareSubject.err)
+	}
+	return bareSubject.s
+}
+
+// PaintFace recolours the box [u0,u1]×[v0,v1] of f's eye frame by
+// multiplying each channel by k, as a cover of another albedo would: the
+// screen's light still reflects from it, so the flashes' response
+// survives. u runs from the left eye's centre (-0.5) to the right's
+// (0.5), v perpendicular to it, downwards, in units of the eye distance
+// (the frame face.MeasureOcclusion measures in).
+func PaintFace(img *face.RGB, f *face.Face, u0, u1, v0, v1 float64, k [3]float64) {
+	l, r := face.LeftEye.Centroid(&f.Landmarks), face.RightEye.Centroid(&f.Landmarks)
+	ex := face.Point{X: r.X - l.X, Y: r.Y - l.Y}
+	ey := face.Point{X: -ex.Y, Y: ex.X}
+	o := face.Point{X: (l.X + r.X) / 2, Y: (l.Y + r.Y) / 2}
+	done := make(map[int]bool)
+	n := int(4 * math.Hypot(ex.X, ex.Y) * max(u1-u0, v1-v0))
+	for j := 0; j <= n; j++ {
+		v := v0 + (v1-v0)*float64(j)/float64(n)
+		for i := 0; i <= n; i++ {
+			u := u0 + (u1-u0)*float64(i)/float64(n)
+			x := int(o.X + u*ex.X + v*ey.X)
+			y := int(o.Y + u*ex.Y + v*ey.Y)
+			if x < 0 || y < 0 || x >= img.W || y >= img.H || done[y*img.W+x] {
+				continue
+			}
+			done[y*img.W+x] = true
+			p := img.Pix[3*(y*img.W+x):]
+			for c := range 3 {
+				p[c] = uint8(min(255, float64(p[c])*k[c]))
+			}
+		}
+	}
+}
+
+// Mask covers the face from below the nose bridge to past the chin in
+// light blue (a surgical mask); Glasses cover both eyes in near black,
+// stopping above the cheeks (which MeasureOcclusion takes for the
+// reference skin: darkened, they make the mouth look covered too).
+func Mask(img *face.RGB, f *face.Face) {
+	PaintFace(img, f, -0.9, 0.9, 0.4, 1.9, [3]float64{0.8, 1.4, 1.9})
+}
+
+func Glasses(img *face.RGB, f *face.Face) {
+	PaintFace(img, f, -0.85, 0.85, -0.22, 0.14, [3]float64{0.12, 0.12, 0.14})
+}
+
 // ModelsDir returns the repository's models folder, or "" if the face
 // models are not installed.
 func ModelsDir() string {
