@@ -32,29 +32,40 @@ func (o Occlusion) Occluded() bool { return o.Eyes || o.Mouth }
 // distance between the eyes, origin midway between them. The reference
 // skin is the forehead and the cheeks just under the eyes, which a mask
 // leaves bare; the lower face is three bands (below the nose tip, the
-// mouth, the chin).
+// mouth, the chin), and the lower cheeks beside the mouth.
+//
+// The features say what a mask is: a region of one colour (uniformity),
+// not skin's (skin locus, distance from the cheeks), without lips, ending
+// in an edge. Distances from the cheeks are taken in units of the lower
+// face's own colour spread, so a light that tints the lower face unlike
+// the forehead (a warm lamp above, a blue screen below), which also
+// spreads its colours, does not read as a cover.
 type occlusionFeatures struct {
-	// Chroma distance (Cb, Cr) of the lower bands' median colour from the
-	// reference skin's median colour.
-	noseDist, mouthDist, chinDist float64
-	// skinFrac is the fraction of lower-face samples whose colour is
-	// within skinRadius of the reference skin's and whose luma is within
-	// a factor 1.6 of it.
-	skinFrac float64
-	// lumaRatio is the log of the lower face's median luma over the
-	// reference's.
-	lumaRatio float64
-	// lip is how much redder (Cr) than the skin the reddest tenth of the
-	// mouth band is: lips show, a mask hides them.
+	// jump is log((d+1)/(spread+2)), d the chroma distance (Cb, Cr) of
+	// the lower face's median colour from the cheeks' and spread the
+	// lower face's median chroma distance from its own median; sideJump
+	// the same for the lower cheeks beside the mouth.
+	jump, sideJump float64
+	// skinLocus is the fraction of lower-face samples inside the usual
+	// skin box of YCbCr (Cb 77–127, Cr 133–173; Chai and Ngan 1999).
+	skinLocus float64
+	// lip is log(1+x), x how much redder (Cr) the reddest tenth of the
+	// mouth band is than the band's median: lips show, a mask hides them.
 	lip float64
+	// spread is log(1+spread) with spread as in jump: a mask is of one
+	// colour.
+	spread float64
 	// texture is the lower face's luma spread (10th to 90th percentile)
 	// over the reference luma.
 	texture float64
+	// lumaRatio is the log of the lower face's median luma over the
+	// reference's.
+	lumaRatio float64
 }
 
 // vector returns the features in the order of mouthWeights.
 func (f occlusionFeatures) vector() []float64 {
-	return []float64{f.noseDist, f.mouthDist, f.chinDist, f.skinFrac, f.lumaRatio, f.lip, f.texture}
+	return []float64{f.jump, f.sideJump, f.skinLocus, f.lip, f.spread, f.texture, f.lumaRatio}
 }
 
 // Mouth classifier: a logistic regression over the standardised features,
@@ -62,15 +73,17 @@ func (f occlusionFeatures) vector() []float64 {
 // TestDevsetOcclusion and docs/liveness.md, "Occlusion"). The face is
 // covered when the score exceeds mouthThreshold.
 var (
-	mouthMean    = []float64{14.08, 14.72, 41.39, 0.4275, -0.1184, 4.559, 0.5656}
-	mouthScale   = []float64{12.75, 14.75, 62.67, 0.3466, 0.5651, 21.40, 0.5002}
-	mouthWeights = []float64{0.3272, 1.875, -0.6326, -1.372, 1.190, -1.262, -0.7108}
-	mouthBias    = 0.4437
+	mouthMean    = []float64{0.2647, 0.2568, 0.5644, 1.683, 1.524, 0.5656, -0.1184}
+	mouthScale   = []float64{1.062, 1.090, 0.4447, 0.9544, 0.6711, 0.5002, 0.5651}
+	mouthWeights = []float64{1.527, 0.7062, -1.342, -0.3395, 0.3241, 0.2615, 1.116}
+	mouthBias    = 0.1011
 )
 
 const (
-	mouthThreshold = 0.0
-	skinRadius     = 12.0 // in Cb/Cr units (0–255 scale)
+	// mouthThreshold sits just above the highest score of an unmasked
+	// face in the fitting half (1.49), so none of them is flagged; the
+	// sample photos' bare faces score at most 0.92.
+	mouthThreshold = 1.5
 
 	// An eye region is covered when its luma spread is below
 	// eyeMinContrast of the skin's luma (paint, a hand, a uniform
@@ -181,36 +194,46 @@ func chromaDist(a, b ycc) float64 { return math.Hypot(a.cb-b.cb, a.cr-b.cr) }
 // mouthFeatures measures the classifier's inputs and returns them with the
 // reference skin's median luma.
 func (fr faceFrame) mouthFeatures(img *RGB) (occlusionFeatures, float64) {
-	var ref []ycc
-	ref = fr.samples(img, -0.35, 0.35, -0.75, -0.45, 8, ref) // forehead
-	ref = fr.samples(img, -0.65, -0.3, 0.15, 0.35, 6, ref)   // left cheek
-	ref = fr.samples(img, 0.3, 0.65, 0.15, 0.35, 6, ref)     // right cheek
-	nose := fr.samples(img, -0.25, 0.25, 0.45, 0.7, 8, nil)
-	mouth := fr.samples(img, -0.4, 0.4, 0.9, 1.25, 10, nil)
-	chin := fr.samples(img, -0.3, 0.3, 1.35, 1.6, 8, nil)
+	var ref, cheeks, side []ycc
+	ref = fr.samples(img, -0.35, 0.35, -0.75, -0.45, 8, ref)     // forehead
+	cheeks = fr.samples(img, -0.65, -0.3, 0.15, 0.35, 6, cheeks) // left cheek
+	cheeks = fr.samples(img, 0.3, 0.65, 0.15, 0.35, 6, cheeks)   // right cheek
+	side = fr.samples(img, -0.75, -0.45, 0.6, 0.95, 6, side)     // lower left cheek
+	side = fr.samples(img, 0.45, 0.75, 0.6, 0.95, 6, side)       // lower right cheek
+	lower := fr.samples(img, -0.25, 0.25, 0.45, 0.7, 8, nil)     // under the nose
+	nLower := len(lower)
+	lower = fr.samples(img, -0.4, 0.4, 0.9, 1.25, 10, lower) // mouth
+	mouth := lower[nLower:]
+	lower = fr.samples(img, -0.3, 0.3, 1.35, 1.6, 8, lower) // chin
+	ref = append(ref, cheeks...)
 	var f occlusionFeatures
-	if len(ref) == 0 || len(nose)+len(mouth)+len(chin) == 0 {
+	if len(cheeks) == 0 || len(lower) == 0 {
 		return f, 0
 	}
-	skin := medianYCC(ref)
+	skin, cheek, low := medianYCC(ref), medianYCC(cheeks), medianYCC(lower)
 	refY := math.Max(skin.y, 1)
-	f.noseDist = chromaDist(medianYCC(nose), skin)
-	f.mouthDist = chromaDist(medianYCC(mouth), skin)
-	f.chinDist = chromaDist(medianYCC(chin), skin)
-	lower := slices.Concat(nose, mouth, chin)
-	near := 0
-	for _, c := range lower {
-		if chromaDist(c, skin) < skinRadius && c.y < 1.6*refY && c.y > refY/1.6 {
-			near++
+	d := make([]ycc, len(lower))
+	inLocus := 0
+	for i, c := range lower {
+		d[i].y = chromaDist(c, low)
+		if c.cb > 77 && c.cb < 127 && c.cr > 133 && c.cr < 173 {
+			inLocus++
 		}
 	}
-	f.skinFrac = float64(near) / float64(len(lower))
-	f.lumaRatio = math.Log(math.Max(medianYCC(lower).y, 1) / refY)
-	if len(mouth) > 0 {
-		f.lip = quantile(mouth, 0.9, func(c ycc) float64 { return c.cr }) - skin.cr
+	spread := quantile(d, 0.5, func(c ycc) float64 { return c.y })
+	f.jump = math.Log((chromaDist(low, cheek) + 1) / (spread + 2))
+	if len(side) > 0 {
+		f.sideJump = math.Log((chromaDist(medianYCC(side), cheek) + 1) / (spread + 2))
 	}
+	f.skinLocus = float64(inLocus) / float64(len(lower))
+	if len(mouth) > 0 {
+		cr := func(c ycc) float64 { return c.cr }
+		f.lip = math.Log1p(math.Max(0, quantile(mouth, 0.9, cr)-quantile(mouth, 0.5, cr)))
+	}
+	f.spread = math.Log1p(spread)
 	f.texture = (quantile(lower, 0.9, func(c ycc) float64 { return c.y }) -
 		quantile(lower, 0.1, func(c ycc) float64 { return c.y })) / refY
+	f.lumaRatio = math.Log(math.Max(low.y, 1) / refY)
 	return f, refY
 }
 

@@ -11,7 +11,7 @@ import (
 )
 
 // The occlusion development set (shared/testdata/occlusion: MANIFEST.tsv
-// with file, mouth_occluded, source, blob) is split by the blob id's first
+// with file, mouth_occluded, source, blob) is split by the blob id's last
 // hex digit: 0–7 fit the mouth classifier, 8–f hold it out. Run
 //
 //	GLINT_DEVSET=/work/shared/testdata/occlusion go test ./internal/face -run DevsetOcclusion -v

@@ -52,3 +52,26 @@ func TestMeasureOcclusion(t *testing.T) {
 		}
 	}
 }
+
+// TestMeasureOcclusionBareSamples: no bare face of the sample photos —
+// turned heads, smiles showing teeth, a warm lamp above and a blue light
+// below (sample 3) — reads as a covered mouth or eyes. With
+// face_occlusion_detection on, a flagged face could never pass.
+func TestMeasureOcclusionBareSamples(t *testing.T) {
+	if testing.Short() {
+		t.Skip("slow: runs the detector on six photos")
+	}
+	e := testEngine(t)
+	for n := 1; n <= 6; n++ {
+		img := loadSample(t, n)
+		faces := e.Detect(img, nil)
+		if len(faces) == 0 {
+			t.Fatalf("sample %d: no face", n)
+		}
+		for i, f := range faces {
+			if o := MeasureOcclusion(img, f); o.Occluded() {
+				t.Errorf("sample %d face %d (bare): %+v, want neither covered", n, i, o)
+			}
+		}
+	}
+}

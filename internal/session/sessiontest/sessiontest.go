@@ -215,9 +215,10 @@ var bareSubject struct {
 
 // UncoveredSubject is a simulator subject whose rendered frames
 // face.MeasureOcclusion finds uncovered: the near-frontal face of sample
-// photo 1. (Sample 3's faces, Subjects, score as
-// covered mouths: see docs/liveness.md, "Occlusion".) It skips the test
-// when the models are not installed.
+// photo 1. (Sample 3's faces, Subjects, scored as covered mouths under the
+// first mouth classifier; the photos are no longer flagged, their rendered
+// frames are unchecked.) It skips the test when the models are not
+// installed.
 func UncoveredSubject(tb testing.TB) *flashsim.Subject {
 	tb.Helper()
 	models := ModelsDir()
