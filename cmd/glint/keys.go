@@ -22,6 +22,7 @@ var keysCommands = []struct {
 	{"disable", "refuse a key's requests (AUTHORIZATION_ERROR:API_KEY_BE_DISCONTINUED)", func(m *Main) command { return &keysStateCommand{Main: m, action: "disable"} }},
 	{"enable", "accept a disabled key's requests again", func(m *Main) command { return &keysStateCommand{Main: m, action: "enable"} }},
 	{"delete", "delete a key and its verifications (its usage history stays)", func(m *Main) command { return &keysStateCommand{Main: m, action: "delete"} }},
+	{"rotate", "give a key a new api_secret; the old one works until --overlap ends (default 24h)", func(m *Main) command { return &keysRotateCommand{Main: m} }},
 	{"notify", "turn signed result notifications on (--url) or off (--off)", func(m *Main) command { return &keysNotifyCommand{Main: m} }},
 	{"deliveries", "print the notification delivery log of a key", func(m *Main) command { return &keysDeliveriesCommand{Main: m} }},
 }

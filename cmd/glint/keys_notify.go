@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"time"
 
 	"golang.org/x/term"
 
@@ -133,12 +134,19 @@ func (c *keysNotifyCommand) readSecret(path string) (auth.Secret, error) {
 
 // sealKeySecret checks secret against key id's hash and returns it sealed
 // for NotifySecret. A wrong secret would sign notifications no receiver
-// could verify, so it is refused here rather than discovered there.
+// could verify, so it is refused here rather than discovered there; so is
+// a secret that a rotation is retiring (keys rotate), which receivers
+// are about to stop accepting.
 func sealKeySecret(ctx context.Context, d *data, id string, secret auth.Secret) ([]byte, error) {
-	if _, err := d.keys.Authenticate(ctx, id, string(secret)); errors.Is(err, auth.ErrAuthentication) {
+	k, err := d.keys.Authenticate(ctx, id, string(secret))
+	if errors.Is(err, auth.ErrAuthentication) {
 		return nil, fmt.Errorf("that is not the api_secret of key %s", id)
 	} else if err != nil {
 		return nil, err
+	}
+	if !d.keys.IsCurrent(k, secret) {
+		return nil, fmt.Errorf("that is the old api_secret of key %s, valid only until %s: give the one keys rotate printed",
+			id, k.OldSecretUntil.UTC().Format(time.RFC3339))
 	}
 	return d.keys.SealSecret(id, secret)
 }

@@ -5,7 +5,9 @@
 // server-wide pepper that lives in the data directory, not in the database.
 // A request authenticates by presenting both; Authorize then applies the
 // key's own rules (enabled, client IP, compare right, call limit), and a
-// Limiter caps how many of its requests run at once.
+// Limiter caps how many of its requests run at once. Rotate replaces a
+// key's secret; the replaced one keeps authenticating for an overlap, so
+// a key has at most two valid secrets.
 package auth
 
 import (
@@ -65,6 +67,7 @@ func (Secret) LogValue() slog.Value { return slog.StringValue("[REDACTED]") }
 type KeyStore interface {
 	CreateKey(ctx context.Context, k *store.Key) error
 	Key(ctx context.Context, id string) (*store.Key, error)
+	RotateKeySecret(ctx context.Context, id string, r store.SecretRotation) error
 }
 
 // Keyring creates and authenticates keys.
@@ -73,6 +76,12 @@ type Keyring struct {
 
 	// Pepper keys the secret hash; see LoadPepper.
 	Pepper []byte
+
+	// Now is the clock from which Rotate counts an overlap; nil means
+	// time.Now. When the overlap has ended is the store's to say (by its
+	// own clock, as Key reads the key), so every node of one database
+	// agrees.
+	Now func() time.Time
 }
 
 // KeyOptions are the attributes of a new key.
@@ -155,10 +164,72 @@ func (r *Keyring) Authenticate(ctx context.Context, id, secret string) (*store.K
 	if err != nil {
 		return nil, fmt.Errorf("auth: %w", err)
 	}
-	if !hmac.Equal(r.hash(id, secret), k.SecretHash) {
+	// Both comparisons run whatever the first gave. OldSecretHash is set
+	// only during a rotation's overlap: the store leaves it out once the
+	// overlap has ended.
+	h := r.hash(id, secret)
+	current := hmac.Equal(h, k.SecretHash)
+	old := len(k.OldSecretHash) > 0 && hmac.Equal(h, k.OldSecretHash)
+	if !current && !old {
 		return nil, ErrAuthentication
 	}
 	return k, nil
+}
+
+// Rotation overlaps: how long a rotated-out secret keeps authenticating.
+const (
+	// DefaultRotationOverlap gives integrators a day to deploy the new
+	// secret.
+	DefaultRotationOverlap = 24 * time.Hour
+	// MaxRotationOverlap bounds the overlap: a secret being retired,
+	// perhaps because it leaked, must not stay valid indefinitely.
+	MaxRotationOverlap = 30 * 24 * time.Hour
+)
+
+// Rotate gives key id a new secret and returns it; like Create's, it is
+// not stored and cannot be recovered. The secret it replaces keeps
+// authenticating for overlap (0: not at all, at most
+// MaxRotationOverlap), then only the new one does. A key has at most two
+// valid secrets: rotating again during an overlap drops the secret that
+// overlap was for. If the key has notifications on, their sealed secret
+// is replaced in the same step, so that every notification sent from
+// then on, queued ones included, is signed with the new secret. The key's
+// settings, usage and verifications are untouched. Returns an error
+// wrapping store.ErrNotFound for an unknown key.
+func (r *Keyring) Rotate(ctx context.Context, id string, overlap time.Duration) (Secret, error) {
+	if len(r.Pepper) == 0 {
+		return "", errors.New("auth: no pepper")
+	}
+	if overlap < 0 || overlap > MaxRotationOverlap {
+		return "", fmt.Errorf("auth: rotation overlap %s is not between 0 and %s", overlap, MaxRotationOverlap)
+	}
+	secret := Secret(encoding.EncodeToString(randomBytes(secretBytes)))
+	sealed, err := r.SealSecret(id, secret)
+	if err != nil {
+		return "", err
+	}
+	rot := store.SecretRotation{SecretHash: r.hash(id, string(secret)), NotifySecret: sealed}
+	if overlap > 0 {
+		rot.OldSecretUntil = r.now().Add(overlap)
+	}
+	if err := r.Store.RotateKeySecret(ctx, id, rot); err != nil {
+		return "", fmt.Errorf("auth: rotate secret: %w", err)
+	}
+	return secret, nil
+}
+
+// IsCurrent reports whether secret is k's current secret, and not one
+// being rotated out: only the current secret may be sealed to sign
+// notifications. The comparison is constant-time.
+func (r *Keyring) IsCurrent(k *store.Key, secret Secret) bool {
+	return hmac.Equal(r.hash(k.ID, string(secret)), k.SecretHash)
+}
+
+func (r *Keyring) now() time.Time {
+	if r.Now == nil {
+		return time.Now()
+	}
+	return r.Now()
 }
 
 // hash is HMAC-SHA256(pepper, id || 0x00 || secret).

@@ -33,6 +33,7 @@ func SchemaVersions() []SchemaVersion {
 		{6, "leases"},           // per-key concurrency leases shared by nodes
 		{7, "capture_defences"}, // the upload fallback opt-in and the per-uuid attempt budget
 		{8, "recordings"},       // consented, sealed recordings of capture attempts
+		{9, "secret_rotation"},  // a key's replaced secret, valid until its overlap ends
 	}
 }
 

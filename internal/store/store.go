@@ -54,6 +54,15 @@ type Key struct {
 	// secret itself is never stored.
 	SecretHash []byte
 
+	// OldSecretHash is the hash of the api_secret that the last rotation
+	// replaced (Store.RotateKeySecret), which authenticates too until
+	// OldSecretUntil: a key has at most two valid secrets at once. The
+	// store returns both only while OldSecretUntil is after its clock;
+	// afterwards, or when the rotation had no overlap, they read as nil
+	// and the zero time. CreateKey and UpdateKey ignore them.
+	OldSecretHash  []byte
+	OldSecretUntil time.Time
+
 	// Disabled keys are refused with AUTHORIZATION_ERROR:API_KEY_BE_DISCONTINUED.
 	Disabled bool
 
@@ -124,6 +133,19 @@ type Key struct {
 	Recorded int
 
 	CreatedAt time.Time
+}
+
+// SecretRotation is the new secret of a key (Store.RotateKeySecret).
+type SecretRotation struct {
+	// SecretHash is the keyed hash of the new api_secret.
+	SecretHash []byte
+	// OldSecretUntil is when the replaced secret stops authenticating;
+	// zero: at once.
+	OldSecretUntil time.Time
+	// NotifySecret is the new api_secret sealed for notifications; the
+	// store stores it only if the key has notifications on. Both hashes
+	// and this are required.
+	NotifySecret []byte
 }
 
 // ErrConcurrencyLimit means a key already has as many requests in flight
@@ -290,9 +312,19 @@ type Store interface {
 	// UpdateKey replaces the settings of the key k.ID with k's: Name,
 	// CanCompare, AllowedIPs, CallLimit, Concurrency, AllowedOrigins,
 	// ResultRetention, NotifyURL, NotifySecret, AllowUploadFallback,
-	// AttemptsPerUUID and RecordAttempts. The secret, Disabled, Calls,
-	// Recorded and CreatedAt are left alone. Returns ErrNotFound for an unknown ID.
+	// AttemptsPerUUID and RecordAttempts. The secrets (SecretHash,
+	// OldSecretHash, OldSecretUntil), Disabled, Calls, Recorded and
+	// CreatedAt are left alone. Returns ErrNotFound for an unknown ID.
 	UpdateKey(ctx context.Context, k *Key) error
+
+	// RotateKeySecret replaces the secret of key id in one atomic step:
+	// SecretHash becomes r.SecretHash; the hash it replaces becomes
+	// OldSecretHash until r.OldSecretUntil, replacing any earlier old
+	// hash (a zero OldSecretUntil drops the replaced hash at once); and
+	// NotifySecret, if the key has one (notifications on), becomes
+	// r.NotifySecret. Everything else (settings, Calls, verifications,
+	// usage) is left alone. Returns ErrNotFound for an unknown ID.
+	RotateKeySecret(ctx context.Context, id string, r SecretRotation) error
 
 	// DeleteKey removes a key, its verification records, their
 	// recordings and the attempts recorded for its per-uuid budget; its usage ledger rows stay, as

@@ -16,6 +16,10 @@ const keyColumns = `id, name, secret_hash, disabled, can_compare, allowed_ips, c
 	allowed_origins, result_retention_seconds, notify_url, notify_secret, allow_upload_fallback, attempts_per_uuid,
 	record_attempts, recorded_attempts, created_at, created_at_ns`
 
+// keyReadColumns are what scanKey reads: keyColumns and the replaced
+// secret, which CreateKey does not write.
+const keyReadColumns = keyColumns + `, old_secret_hash, old_secret_until, old_secret_until_ns`
+
 // CreateKey implements store.Store.
 func (db *DB) CreateKey(ctx context.Context, k *store.Key) error {
 	ctx, cancel := db.bound(ctx)
@@ -47,7 +51,7 @@ func (db *DB) CreateKey(ctx context.Context, k *store.Key) error {
 func (db *DB) Key(ctx context.Context, id string) (*store.Key, error) {
 	ctx, cancel := db.bound(ctx)
 	defer cancel()
-	k, err := scanKey(db.pool.QueryRow(ctx, `SELECT `+keyColumns+` FROM keys WHERE id = $1`, id))
+	k, err := scanKey(db.pool.QueryRow(ctx, `SELECT `+keyReadColumns+` FROM keys WHERE id = $1`, id), db.now())
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, fmt.Errorf("key %q: %w", id, store.ErrNotFound)
 	}
@@ -58,11 +62,12 @@ func (db *DB) Key(ctx context.Context, id string) (*store.Key, error) {
 func (db *DB) Keys(ctx context.Context) ([]*store.Key, error) {
 	ctx, cancel := db.bound(ctx)
 	defer cancel()
-	rows, err := db.pool.Query(ctx, `SELECT `+keyColumns+` FROM keys ORDER BY created_at, created_at_ns, id`)
+	rows, err := db.pool.Query(ctx, `SELECT `+keyReadColumns+` FROM keys ORDER BY created_at, created_at_ns, id`)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: list keys: %w", err)
 	}
-	keys, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*store.Key, error) { return scanKey(r) })
+	now := db.now()
+	keys, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*store.Key, error) { return scanKey(r, now) })
 	if err != nil {
 		return nil, fmt.Errorf("postgres: list keys: %w", err)
 	}
@@ -98,6 +103,30 @@ func (db *DB) UpdateKey(ctx context.Context, k *store.Key) error {
 		return fmt.Errorf("postgres: update key: %w", err)
 	}
 	return oneKey(tag.RowsAffected(), k.ID)
+}
+
+// RotateKeySecret implements store.Store. One UPDATE reads the hash it
+// replaces and writes the new one, under the row's lock, so concurrent
+// rotations serialize: each one's replaced hash is the previous one's new
+// hash.
+func (db *DB) RotateKeySecret(ctx context.Context, id string, r store.SecretRotation) error {
+	ctx, cancel := db.bound(ctx)
+	defer cancel()
+	if len(r.SecretHash) == 0 || len(r.NotifySecret) == 0 {
+		return fmt.Errorf("key %q: rotation without a secret hash or sealed secret", id)
+	}
+	until, untilNS := nullTime(r.OldSecretUntil)
+	tag, err := db.pool.Exec(ctx, `UPDATE keys SET
+		old_secret_hash = CASE WHEN $1::timestamptz IS NULL THEN NULL ELSE secret_hash END,
+		old_secret_until = $1, old_secret_until_ns = $2,
+		secret_hash = $3,
+		notify_secret = CASE WHEN notify_secret IS NULL THEN NULL ELSE $4::bytea END
+		WHERE id = $5`,
+		until, untilNS, r.SecretHash, r.NotifySecret, id)
+	if err != nil {
+		return fmt.Errorf("postgres: rotate key secret: %w", err)
+	}
+	return oneKey(tag.RowsAffected(), id)
 }
 
 // DeleteKey implements store.Store. Verification records go with the key
@@ -192,17 +221,22 @@ func keySettings(k *store.Key) (settings, error) {
 	return s, nil
 }
 
-func scanKey(row pgx.Row) (*store.Key, error) {
+// scanKey reads a row of keyReadColumns. The replaced secret is left out
+// unless its overlap lasts beyond now.
+func scanKey(row pgx.Row, now time.Time) (*store.Key, error) {
 	var (
-		k         store.Key
-		ips       []string
-		retention int64
-		created   time.Time
-		createdNS int
+		k          store.Key
+		ips        []string
+		retention  int64
+		created    time.Time
+		createdNS  int
+		oldHash    []byte
+		oldUntil   *time.Time
+		oldUntilNS int
 	)
 	err := row.Scan(&k.ID, &k.Name, &k.SecretHash, &k.Disabled, &k.CanCompare, &ips, &k.CallLimit, &k.Calls,
 		&k.Concurrency, &k.AllowedOrigins, &retention, &k.NotifyURL, &k.NotifySecret, &k.AllowUploadFallback,
-		&k.AttemptsPerUUID, &k.RecordAttempts, &k.Recorded, &created, &createdNS)
+		&k.AttemptsPerUUID, &k.RecordAttempts, &k.Recorded, &created, &createdNS, &oldHash, &oldUntil, &oldUntilNS)
 	if err != nil {
 		if errors.Is(err, pgx.ErrNoRows) {
 			return nil, err
@@ -221,5 +255,10 @@ func scanKey(row pgx.Row) (*store.Key, error) {
 	}
 	k.ResultRetention = time.Duration(retention) * time.Second
 	k.CreatedAt = joinTime(created, createdNS)
+	if len(oldHash) > 0 && oldUntil != nil {
+		if until := joinTime(*oldUntil, oldUntilNS); until.After(now) {
+			k.OldSecretHash, k.OldSecretUntil = oldHash, until
+		}
+	}
 	return &k, nil
 }

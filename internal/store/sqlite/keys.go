@@ -15,6 +15,10 @@ import (
 const keyColumns = `id, name, secret_hash, disabled, can_compare, allowed_ips, call_limit, calls, concurrency, allowed_origins,
 	result_retention_seconds, notify_url, notify_secret, allow_upload_fallback, attempts_per_uuid, record_attempts, recorded_attempts, created_at`
 
+// keyReadColumns are what scanKey reads: keyColumns and the replaced
+// secret, which CreateKey does not write.
+const keyReadColumns = keyColumns + `, old_secret_hash, old_secret_until`
+
 // CreateKey implements store.Store.
 func (db *DB) CreateKey(ctx context.Context, k *store.Key) error {
 	if k.CreatedAt.IsZero() {
@@ -40,8 +44,8 @@ func (db *DB) CreateKey(ctx context.Context, k *store.Key) error {
 
 // Key implements store.Store.
 func (db *DB) Key(ctx context.Context, id string) (*store.Key, error) {
-	row := db.db.QueryRowContext(ctx, `SELECT `+keyColumns+` FROM keys WHERE id = ?`, id)
-	k, err := scanKey(row)
+	row := db.db.QueryRowContext(ctx, `SELECT `+keyReadColumns+` FROM keys WHERE id = ?`, id)
+	k, err := scanKey(row, db.now())
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("key %q: %w", id, store.ErrNotFound)
 	}
@@ -50,14 +54,15 @@ func (db *DB) Key(ctx context.Context, id string) (*store.Key, error) {
 
 // Keys implements store.Store.
 func (db *DB) Keys(ctx context.Context) ([]*store.Key, error) {
-	rows, err := db.db.QueryContext(ctx, `SELECT `+keyColumns+` FROM keys ORDER BY created_at, id`)
+	rows, err := db.db.QueryContext(ctx, `SELECT `+keyReadColumns+` FROM keys ORDER BY created_at, id`)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: list keys: %w", err)
 	}
 	defer rows.Close()
 	var keys []*store.Key
+	now := db.now()
 	for rows.Next() {
-		k, err := scanKey(rows)
+		k, err := scanKey(rows, now)
 		if err != nil {
 			return nil, err
 		}
@@ -94,6 +99,30 @@ func (db *DB) UpdateKey(ctx context.Context, k *store.Key) error {
 		return fmt.Errorf("sqlite: update key: %w", err)
 	}
 	return oneRow(res, k.ID)
+}
+
+// RotateKeySecret implements store.Store. One UPDATE reads the hash it
+// replaces and writes the new one, so concurrent rotations serialize: each
+// one's replaced hash is the previous one's new hash.
+func (db *DB) RotateKeySecret(ctx context.Context, id string, r store.SecretRotation) error {
+	if len(r.SecretHash) == 0 || len(r.NotifySecret) == 0 {
+		return fmt.Errorf("key %q: rotation without a secret hash or sealed secret", id)
+	}
+	keep, until := 0, any(nil)
+	if !r.OldSecretUntil.IsZero() {
+		keep, until = 1, formatTime(r.OldSecretUntil)
+	}
+	res, err := db.db.ExecContext(ctx, `UPDATE keys SET
+		old_secret_hash = CASE WHEN ? THEN secret_hash ELSE NULL END,
+		old_secret_until = ?,
+		secret_hash = ?,
+		notify_secret = CASE WHEN notify_secret IS NULL THEN NULL ELSE ? END
+		WHERE id = ?`,
+		keep, until, r.SecretHash, r.NotifySecret, id)
+	if err != nil {
+		return fmt.Errorf("sqlite: rotate key secret: %w", err)
+	}
+	return oneRow(res, id)
 }
 
 // settings are a key's list, duration and budget settings as stored.
@@ -176,17 +205,21 @@ func oneRow(res sql.Result, id string) error {
 
 type scanner interface{ Scan(...any) error }
 
-func scanKey(s scanner) (*store.Key, error) {
+// scanKey reads a row of keyReadColumns. The replaced secret is left out
+// unless its overlap lasts beyond now.
+func scanKey(s scanner, now time.Time) (*store.Key, error) {
 	var (
 		k                           store.Key
 		disabled, compare, fallback int
 		ips, origins                string
 		created                     string
 		retention                   int64
+		oldHash                     []byte
+		oldUntil                    sql.NullString
 	)
 	err := s.Scan(&k.ID, &k.Name, &k.SecretHash, &disabled, &compare, &ips, &k.CallLimit, &k.Calls,
 		&k.Concurrency, &origins, &retention, &k.NotifyURL, &k.NotifySecret, &fallback, &k.AttemptsPerUUID,
-		&k.RecordAttempts, &k.Recorded, &created)
+		&k.RecordAttempts, &k.Recorded, &created, &oldHash, &oldUntil)
 	if err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil, err
@@ -216,6 +249,15 @@ func scanKey(s scanner) (*store.Key, error) {
 	k.ResultRetention = time.Duration(retention) * time.Second
 	if k.CreatedAt, err = parseTime(created); err != nil {
 		return nil, err
+	}
+	if len(oldHash) > 0 && oldUntil.Valid {
+		until, err := parseTime(oldUntil.String)
+		if err != nil {
+			return nil, err
+		}
+		if until.After(now) {
+			k.OldSecretHash, k.OldSecretUntil = oldHash, until
+		}
 	}
 	return &k, nil
 }
