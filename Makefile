@@ -32,7 +32,14 @@ lint:
 sdk:
 	cd web && npm ci --no-audit --no-fund && node build.mjs
 
-test: $(STAMP) lint
+# web/node_modules: the pinned esbuild and TypeScript (sdk/test/types.test.mjs
+# runs tsc); installed from the lock file, again only when that changes.
+WEB_DEPS = web/node_modules/.package-lock.json
+
+$(WEB_DEPS): web/package.json web/package-lock.json
+	cd web && npm ci --no-audit --no-fund
+
+test: $(STAMP) lint $(WEB_DEPS)
 	cd web && node --test sdk/test/
 	# Under a throw-away PostgreSQL server, for the PostgreSQL store's
 	# share of the tests (they fail under CI=true without one).

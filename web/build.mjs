@@ -3,6 +3,7 @@
 //
 //   dist/rtcsdk.min.js   UMD (script tag, require, AMD), minified
 //   dist/esm/rtcsdk.js   ES module
+//   dist/rtcsdk.d.ts, dist/esm/rtcsdk.d.ts   TypeScript declarations (sdk/src/index.d.ts)
 //   h5/verify.html, h5/verify.css, h5/verify.js, h5/icon.svg
 //
 //   node build.mjs               write into ../internal/sdk
@@ -94,6 +95,13 @@ export async function build() {
     outfile: 'rtcsdk.js',
   });
   files.set('dist/esm/rtcsdk.js', `${ESM_HEAD}\n${esm}`);
+
+  // Hand-written TypeScript declarations, beside each bundle so that a
+  // compiler finds them for either (sdk/test/types.test.mjs checks them).
+  const dts = readFileSync(join(src, 'index.d.ts'), 'utf8');
+  const DTS_HEAD = `/*! Glint rtcsdk ${version} (TypeScript declarations) - copied by web/build.mjs from web/sdk/src/index.d.ts; do not edit */`;
+  files.set('dist/rtcsdk.d.ts', `${DTS_HEAD}\n${dts}`);
+  files.set('dist/esm/rtcsdk.d.ts', `${DTS_HEAD}\n${dts}`);
 
   const h5 = join(here, 'h5');
   const pageJS = await bundle({

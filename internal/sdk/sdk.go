@@ -3,6 +3,7 @@
 //
 //	/sdk/rtcsdk.min.js   UMD bundle (script tag, require, AMD)
 //	/sdk/esm/rtcsdk.js   ES module
+//	/sdk/rtcsdk.d.ts     TypeScript declarations (also /sdk/esm/rtcsdk.d.ts)
 //	/h5/verify           capture page (?token=…), with /h5/verify.css,
 //	                     /h5/verify.js and /h5/icon.svg
 //
@@ -57,14 +58,20 @@ type asset struct {
 	etag  string
 }
 
+// ctypeTS is the media type of TypeScript declarations (no registered one;
+// what TypeScript tooling and Deno recognise).
+const ctypeTS = "application/typescript; charset=utf-8"
+
 // routes maps URL paths to embedded files.
 var routes = map[string]*asset{
-	"/sdk/rtcsdk.min.js": {file: "dist/rtcsdk.min.js", ctype: "text/javascript; charset=utf-8", kind: kindSDK},
-	"/sdk/esm/rtcsdk.js": {file: "dist/esm/rtcsdk.js", ctype: "text/javascript; charset=utf-8", kind: kindSDK},
-	PagePath:             {file: "h5/verify.html", ctype: "text/html; charset=utf-8", kind: kindPage},
-	"/h5/verify.css":     {file: "h5/verify.css", ctype: "text/css; charset=utf-8", kind: kindAsset},
-	"/h5/verify.js":      {file: "h5/verify.js", ctype: "text/javascript; charset=utf-8", kind: kindAsset},
-	"/h5/icon.svg":       {file: "h5/icon.svg", ctype: "image/svg+xml", kind: kindAsset},
+	"/sdk/rtcsdk.min.js":   {file: "dist/rtcsdk.min.js", ctype: "text/javascript; charset=utf-8", kind: kindSDK},
+	"/sdk/esm/rtcsdk.js":   {file: "dist/esm/rtcsdk.js", ctype: "text/javascript; charset=utf-8", kind: kindSDK},
+	"/sdk/rtcsdk.d.ts":     {file: "dist/rtcsdk.d.ts", ctype: ctypeTS, kind: kindSDK},
+	"/sdk/esm/rtcsdk.d.ts": {file: "dist/esm/rtcsdk.d.ts", ctype: ctypeTS, kind: kindSDK},
+	PagePath:               {file: "h5/verify.html", ctype: "text/html; charset=utf-8", kind: kindPage},
+	"/h5/verify.css":       {file: "h5/verify.css", ctype: "text/css; charset=utf-8", kind: kindAsset},
+	"/h5/verify.js":        {file: "h5/verify.js", ctype: "text/javascript; charset=utf-8", kind: kindAsset},
+	"/h5/icon.svg":         {file: "h5/icon.svg", ctype: "image/svg+xml", kind: kindAsset},
 }
 
 var loadOnce sync.Once

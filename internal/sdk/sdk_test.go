@@ -36,6 +36,8 @@ func TestServesEveryFile(t *testing.T) {
 	}{
 		{"/sdk/rtcsdk.min.js", "text/javascript; charset=utf-8", "dist/rtcsdk.min.js", "RctVideo"},
 		{"/sdk/esm/rtcsdk.js", "text/javascript; charset=utf-8", "dist/esm/rtcsdk.js", "export"},
+		{"/sdk/rtcsdk.d.ts", "application/typescript; charset=utf-8", "dist/rtcsdk.d.ts", "export declare class RctVideo"},
+		{"/sdk/esm/rtcsdk.d.ts", "application/typescript; charset=utf-8", "dist/esm/rtcsdk.d.ts", "RctVideoOptions"},
 		{"/h5/verify", "text/html; charset=utf-8", "h5/verify.html", "<!doctype html>"},
 		{"/h5/verify?token=abc", "text/html; charset=utf-8", "h5/verify.html", "video-wrapper"},
 		{"/h5/verify.css", "text/css; charset=utf-8", "h5/verify.css", "--flash"},

@@ -5,128 +5,31 @@
 // (intro, camera, connecting, mirror, flash, evaluating, result) and
 // <html data-color> the colour on screen during the flash stage.
 
-const TEXT = {
-  en: {
-    title: 'Identity check',
-    brand: 'Identity check',
-    stepCamera: 'Camera',
-    stepFace: 'Position',
-    stepColours: 'Colours',
-    introTitle: "Let's make sure it's you",
-    introLead: 'A short check with your front camera. It takes about 20 seconds.',
-    how1: 'Allow the camera',
-    how1d: 'Used only during this check.',
-    how2: 'Fit your face in the circle',
-    how2d: 'Find good light and uncover your face.',
-    how3: 'Keep still while colours flash',
-    how3d: 'Turn your screen brightness up first.',
-    start: 'Start',
-    flashNote: 'The screen will change colour a few times, about once a second.',
-    cameraTitle: 'Allow camera access',
-    cameraText: 'When your browser asks, choose “Allow”.',
-    connectTitle: 'Getting ready',
-    connectText: 'Connecting securely…',
-    faceTitle: 'Fit your face in the circle',
-    mirrorTip: 'Place your face inside the circle',
-    mirrorHint: 'Hold the screen at eye level, about an arm’s length away.',
-    flashTitle: 'Keep still',
-    flashTip: 'Look at the screen until the colours stop',
-    resetTip: 'Let’s start the colours again. Keep your face in the circle.',
-    counter: 'Colour {i} of {n}',
-    play: 'Tap to show the camera',
-    cancel: 'Cancel',
-    evalTitle: 'Checking…',
-    evalText: 'This only takes a moment. Please keep this page open.',
-    retry: 'Try again',
-    okTitle: 'You’re verified',
-    okText: 'Thank you. Your identity check is complete.',
-    okHint: 'You can close this page now.',
-    failTitle: 'We couldn’t verify you',
-    noRetryTitle: 'Verification not completed',
-    attemptsLeft: { one: '1 attempt left', other: '{n} attempts left' },
-    retryHint: 'Before trying again: find even light, remove glasses if they reflect, and hold still.',
-    cameraErrTitle: 'Camera not available',
-    cameraErrHint: 'Allow camera access for this site in your browser settings, then try again.',
-    supportErrTitle: 'This browser is not supported',
-    supportErrHint: 'Open this link in an up-to-date Chrome, Safari, Edge or Firefox.',
-    netErrTitle: 'Connection problem',
-    linkErrTitle: 'This link can’t be used',
-    linkErrHint: 'Ask for a new verification link.',
-    otherWindowHint: 'Use the other window, or continue here.',
-    continueHere: 'Continue here',
-    missingToken: 'This link is incomplete. Open the verification link you were given again.',
-    noSdk: 'The verification component could not be loaded. Check your connection and reload the page.',
-    reload: 'Reload',
-    footer: 'Secured by Glint',
-  },
-  zh: {
-    title: '身份验证',
-    brand: '身份验证',
-    stepCamera: '摄像头',
-    stepFace: '对准',
-    stepColours: '炫彩',
-    introTitle: '确认是您本人',
-    introLead: '使用前置摄像头进行简短验证，约需 20 秒。',
-    how1: '允许使用摄像头',
-    how1d: '仅在本次验证中使用。',
-    how2: '将脸部置于圆框内',
-    how2d: '光线充足，脸部无遮挡。',
-    how3: '屏幕变色时保持不动',
-    how3d: '开始前请调高屏幕亮度。',
-    start: '开始验证',
-    flashNote: '屏幕会变换几次颜色，大约每秒一次。',
-    cameraTitle: '请允许使用摄像头',
-    cameraText: '浏览器询问时，请选择“允许”。',
-    connectTitle: '正在准备',
-    connectText: '正在建立安全连接…',
-    faceTitle: '请将脸部置于圆框内',
-    mirrorTip: '请将脸部置于圆框内',
-    mirrorHint: '让屏幕与眼睛平齐，距离约一臂远。',
-    flashTitle: '请保持不动',
-    flashTip: '请注视屏幕，直到颜色停止变化',
-    resetTip: '将重新开始变色，请保持脸部在圆框内。',
-    counter: '第 {i} / {n} 种颜色',
-    play: '点击显示摄像头画面',
-    cancel: '取消',
-    evalTitle: '正在核验…',
-    evalText: '请稍候，不要关闭此页面。',
-    retry: '重试',
-    okTitle: '验证通过',
-    okText: '感谢您的配合，身份验证已完成。',
-    okHint: '现在可以关闭此页面。',
-    failTitle: '未能验证您的身份',
-    noRetryTitle: '验证未完成',
-    attemptsLeft: { one: '还可尝试 1 次', other: '还可尝试 {n} 次' },
-    retryHint: '重试前：请在光线均匀处进行，如眼镜反光请摘下，并保持不动。',
-    cameraErrTitle: '无法使用摄像头',
-    cameraErrHint: '请在浏览器设置中允许本网站使用摄像头，然后重试。',
-    supportErrTitle: '当前浏览器不受支持',
-    supportErrHint: '请使用最新版 Chrome、Safari、Edge 或 Firefox 打开此链接。',
-    netErrTitle: '网络连接异常',
-    linkErrTitle: '此链接无法使用',
-    linkErrHint: '请重新获取验证链接。',
-    otherWindowHint: '请在另一个窗口中继续，或在此处继续。',
-    continueHere: '在此处继续',
-    missingToken: '链接不完整，请重新打开您收到的验证链接。',
-    noSdk: '验证组件加载失败，请检查网络后刷新页面。',
-    reload: '刷新',
-    footer: 'Glint 提供安全保障',
-  },
-};
+import { HTML_LANG, TEXT } from './texts.js';
 
 const root = document.documentElement;
 const $ = (id) => document.getElementById(id);
 const params = new URLSearchParams(location.search);
 const token = params.get('token') || '';
 
-let lang = pickLanguage(params.get('lang') || navigator.language || '');
+// ?lang= (any tag; the SDK gets it too) or the browser's language until the
+// SDK's config names the language to show (see configListener).
+const langParam = params.get('lang') || '';
+let lang = pickLanguage(langParam || navigator.language || '');
 let video = null;
 let colours = 0;
 let wakeLock = null;
 let lastResult = null;
 
+// Right-to-left languages among TEXT's.
+const RTL = ['ar'];
+
+// "0"/"1" (get_token) or a BCP 47 tag → a key of TEXT; English otherwise.
 function pickLanguage(v) {
-  return /^(zh|1$)/i.test(String(v).trim()) ? 'zh' : 'en';
+  const s = String(v).trim().toLowerCase();
+  if (s === '1') return 'zh';
+  const primary = s.split(/[-_]/)[0];
+  return Object.prototype.hasOwnProperty.call(TEXT, primary) ? primary : 'en';
 }
 
 function t(key, vars) {
@@ -137,7 +40,8 @@ function t(key, vars) {
 }
 
 function applyLanguage() {
-  root.lang = lang === 'zh' ? 'zh-CN' : 'en';
+  root.lang = HTML_LANG[lang] || lang;
+  root.dir = RTL.indexOf(lang) >= 0 ? 'rtl' : 'ltr';
   document.title = t('title');
   for (const el of document.querySelectorAll('[data-t]')) el.textContent = t(el.getAttribute('data-t'));
   if (lastResult) renderResult(lastResult);
@@ -230,7 +134,9 @@ function statusListener(code) {
 }
 
 function configListener(cfg) {
-  lang = cfg.language === 'zh' ? 'zh' : 'en';
+  // The SDK's choice: the token's language, or ours where the token's is
+  // the English default.
+  lang = pickLanguage(cfg.language);
   colours = cfg.colorNumber || 0;
   applyLanguage();
 }
@@ -355,6 +261,7 @@ function begin() {
     video = new window.RctVideo({
       videoWrapper: 'video-wrapper',
       token: token,
+      language: langParam || undefined,
       // Empty host: the SDK connects back to the server that served this page.
       host: '',
       width: '100%',

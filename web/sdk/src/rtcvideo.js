@@ -4,7 +4,7 @@
 // (or none if stop() ended it); retrying means calling start() again.
 
 import { FrameCapturer, MODE_FLASH, MODE_IDLE, MODE_PREVIEW } from './capture.js';
-import { normalizeLanguage, textFor } from './i18n.js';
+import { LANGUAGES, joinSentences, normalizeLanguage, textDirection, textFor } from './i18n.js';
 import { describeTrack, envMessage, inspectBrowser } from './report.js';
 import {
   SDK_VERSION,
@@ -92,9 +92,11 @@ export class RctVideo {
     this.options = Object.assign({}, DEFAULTS, options || {});
     this.env = env || null;
     this.version = SDK_VERSION;
-    /** "en" or "zh": the server's (token's) language once connected. */
+    /** The language of the texts (one of RctVideo.languages); see Run.lang. */
     this.language = normalizeLanguage(this.options.language);
     this.languageFromServer = false;
+    /** The token's language from the server's config ("en"/"zh"), or null. */
+    this.tokenLanguage = null;
     this.failCount = 0;
     /** Attempt number and attempts left, as the server last reported them. */
     this.attempt = null;
@@ -110,9 +112,14 @@ export class RctVideo {
     return v;
   }
 
-  /** The text for a tip, status or result code in "en"/"zh" (or "0"/"1"). */
+  /** The text for a tip, status or result code in a language (a code of RctVideo.languages, a BCP 47 tag, or "0"/"1"); unknown languages are English. */
   static text(code, language) {
     return textFor(code, language);
+  }
+
+  /** "rtl" or "ltr": the writing direction of a language's texts. */
+  static direction(language) {
+    return textDirection(language);
   }
 
   /** Starts a run; a no-op while one is in progress. */
@@ -171,12 +178,29 @@ class Run {
     this.steps().catch((e) => this.finish(false, 'INTERNAL_ERROR', String((e && e.message) || e)));
   }
 
-  // Until the server's config names the token language, messages follow the
-  // page's language option or, failing that, the browser's.
+  // The language of the texts. The page's language option or, failing that,
+  // the browser's, until the server's config names the token's language.
+  // Then the token decides, except that a token in English (get_token's
+  // default, which cannot name any language but English and Chinese) gives
+  // way to the page's or browser's language when that is one of the others.
   lang() {
+    const o = this.o;
+    const wanted = normalizeLanguage(o.language != null && o.language !== '' ? o.language : this.env.navigatorLanguage);
     const owner = this.owner;
-    if (owner.languageFromServer || this.o.language != null) return owner.language;
-    return normalizeLanguage(this.env.navigatorLanguage);
+    if (!owner.languageFromServer) return wanted;
+    const token = owner.tokenLanguage;
+    if (token !== 'en') return token;
+    return wanted === 'zh' ? 'en' : wanted;
+  }
+
+  // The server's text is in the token's language (English or Chinese): used
+  // as is when the page shows that language (or, before the config, one the
+  // token could name), else replaced by the SDK's own text.
+  localText(code, serverText) {
+    const lang = this.lang();
+    const token = this.owner.tokenLanguage;
+    if (lang === token || (token == null && (lang === 'en' || lang === 'zh'))) return serverText || textFor(code, lang);
+    return textFor(code, lang) || serverText;
   }
 
   async steps() {
@@ -188,8 +212,9 @@ class Run {
     this.wrapper = wrapper;
     if (!o.token) return this.finish(false, 'TOKEN_INVALID', '');
     if (!env.getUserMedia || !env.WebSocket || !env.Blob) {
-      const why = env.isSecureContext ? '' : this.lang() === 'zh' ? '页面需通过 HTTPS 访问。' : ' The page must be served over HTTPS.';
-      return this.finish(false, 'SUPPORT_ERROR', textFor('SUPPORT_ERROR', this.lang()) + why);
+      const lang = this.lang();
+      const why = env.isSecureContext ? '' : textFor('HTTPS_REQUIRED', lang);
+      return this.finish(false, 'SUPPORT_ERROR', joinSentences(textFor('SUPPORT_ERROR', lang), why));
     }
     let url;
     try {
@@ -281,7 +306,10 @@ class Run {
     const doc = this.env.document;
     const b = doc.createElement('button');
     b.type = 'button';
-    b.textContent = textFor('PLAY_VIDEO', this.lang());
+    const lang = this.lang();
+    b.textContent = textFor('PLAY_VIDEO', lang);
+    b.setAttribute('lang', lang);
+    b.setAttribute('dir', textDirection(lang));
     const st = b.style;
     st.position = 'absolute';
     st.left = '50%';
@@ -344,19 +372,21 @@ class Run {
       case 'config':
         return this.onConfig(m);
       case 'tip':
-        return this.call('tipListener', m.code, m.text || textFor(m.code, this.lang()));
+        return this.call('tipListener', m.code, this.localText(m.code, m.text));
       case 'status':
         if (m.code === 'MIRROR' && this.capturer && !this.flashing) this.capturer.setMode(MODE_PREVIEW);
         return this.status(m.code);
       case 'color':
         return this.onColor(m);
-      case 'result':
+      case 'result': {
         this.owner.attempt = m.attempt;
         this.owner.remaining = m.remaining;
-        return this.finish(m.success, normalizeResultCode(m.code), m.message);
+        const code = normalizeResultCode(m.code);
+        return this.finish(m.success, code, this.localText(code, m.message));
+      }
       case 'error': {
         const code = normalizeResultCode(m.code) || 'INTERNAL_ERROR';
-        return this.finish(false, code, m.message);
+        return this.finish(false, code, this.localText(code, m.message));
       }
       default:
     }
@@ -365,9 +395,10 @@ class Run {
   onConfig(m) {
     const owner = this.owner;
     if (m.language != null) {
-      owner.language = normalizeLanguage(m.language);
+      owner.tokenLanguage = normalizeLanguage(m.language);
       owner.languageFromServer = true;
     }
+    owner.language = this.lang();
     owner.attempt = m.attempt;
     owner.maxUploadTimes = m.max_upload_times;
     if (this.configured) {
@@ -547,16 +578,15 @@ function cameraErrorCode(e) {
 }
 
 function cameraErrorMessage(e, lang) {
-  const zh = lang === 'zh';
   switch (e && e.name) {
     case 'TimeoutError':
-      return zh ? '等待摄像头权限超时。' : 'Camera permission was not granted in time.';
+      return textFor('CAMERA_TIMEOUT', lang);
     case 'NotReadableError':
     case 'TrackStartError':
-      return zh ? '摄像头正被其他应用使用。' : 'The camera is being used by another app.';
+      return textFor('CAMERA_IN_USE', lang);
     case 'NotFoundError':
     case 'DevicesNotFoundError':
-      return zh ? '未找到摄像头。' : 'No camera was found.';
+      return textFor('NO_CAMERA', lang);
     default:
       return textFor(cameraErrorCode(e), lang);
   }
@@ -566,3 +596,6 @@ function cssSize(v) {
   if (typeof v === 'number') return v + 'px';
   return v == null || v === '' ? 'auto' : String(v);
 }
+
+/** The languages of RctVideo.text and of the SDK's own messages. */
+RctVideo.languages = LANGUAGES;

@@ -513,3 +513,63 @@ test('WebRTCTimeout is accepted and has no effect', async () => {
   assert.equal(c.of('result').length, 0);
   assert.ok(c.ws.binaries().length > 0);
 });
+
+test('language: an English token gives way to the browser language the token cannot name', async () => {
+  const c = await connected({}, { navigatorLanguage: 'ar-EG' });
+  assert.equal(c.of('config')[0][0].language, 'ar');
+  c.ws.serverSend({ type: 'tip', code: 'TooDark', text: "It's too dark here. Find more light" });
+  c.ws.serverSend({ type: 'tip', code: 'BrandNewTip', text: 'Server text' });
+  assert.deepEqual(c.of('tip'), [
+    ['TooDark', 'المكان مظلم جدًا. انتقل إلى مكان أكثر إضاءة'],
+    ['BrandNewTip', 'Server text'],
+  ]);
+  c.ws.serverSend({ type: 'result', success: false, code: 'LIVENESS_FAILED', message: 'We could not confirm a live face', attempt: 1, remaining: 2 });
+  const r = c.of('result')[0];
+  assert.equal(r[2], 'لم نتمكن من التأكد من أنك أنت. يرجى المحاولة مرة أخرى.');
+  assert.equal(r[3].language, 'ar');
+});
+
+test('language: the page option wins over the browser; a Chinese token over both', async () => {
+  let c = await connected({ language: 'de-CH' }, { navigatorLanguage: 'ar' });
+  assert.equal(c.of('config')[0][0].language, 'de');
+  assert.equal(c.v.language, 'de');
+
+  FakeWebSocket.last = null;
+  const h = makeEnv({ navigatorLanguage: 'fr-FR' });
+  const rec = recordingOptions();
+  new RctVideo(rec.options, h.env).start();
+  await settle();
+  FakeWebSocket.last.serverOpen();
+  FakeWebSocket.last.serverSend({ ...CONFIG, language: '1' });
+  FakeWebSocket.last.serverSend({ type: 'tip', code: 'TooDark', text: '服务器文字' });
+  assert.equal(rec.of('config')[0][0].language, 'zh');
+  assert.deepEqual(rec.of('tip'), [['TooDark', '服务器文字']]);
+
+  // A Chinese browser with an English token: the token could have asked
+  // for Chinese and did not.
+  c = await connected({}, { navigatorLanguage: 'zh-CN' });
+  assert.equal(c.of('config')[0][0].language, 'en');
+  // An unknown language is English.
+  c = await connected({ language: 'xx' }, { navigatorLanguage: 'ja' });
+  assert.equal(c.of('config')[0][0].language, 'en');
+});
+
+test('play button: text and direction in the page language', async () => {
+  const blocked = (n) => (n === 1 ? Promise.reject(Object.assign(new Error('x'), { name: 'NotAllowedError' })) : Promise.resolve());
+  const h = makeEnv({ playResult: blocked, navigatorLanguage: 'ar' });
+  const rec = recordingOptions();
+  new RctVideo(rec.options, h.env).start();
+  await settle();
+  const button = h.wrapper.children.find((e) => e.tagName === 'BUTTON');
+  assert.equal(button.textContent, 'اضغط لتشغيل الكاميرا');
+  assert.equal(button.attributes.dir, 'rtl');
+  assert.equal(button.attributes.lang, 'ar');
+});
+
+test('camera failures are explained in the page language', async () => {
+  const h = makeEnv({ getUserMedia: () => Promise.reject(Object.assign(new Error('x'), { name: 'NotFoundError' })), navigatorLanguage: 'es' });
+  const rec = recordingOptions();
+  new RctVideo(rec.options, h.env).start();
+  await settle();
+  assert.deepEqual(rec.of('result')[0].slice(1, 3), ['SUPPORT_ERROR', 'No se encontró ninguna cámara.']);
+});

@@ -403,7 +403,12 @@ var EN = {
   INTERNAL_ERROR: "Something went wrong. Please try again later.",
   SUPERSEDED: "This verification was opened in another window.",
   TOO_MANY_ATTEMPTS: "Too many attempts from this network. Please try again later.",
-  PLAY_VIDEO: "Tap to start the camera"
+  PLAY_VIDEO: "Tap to start the camera",
+  // Details of camera failures (after the result text or instead of it).
+  CAMERA_TIMEOUT: "Camera permission was not granted in time.",
+  CAMERA_IN_USE: "The camera is being used by another app.",
+  NO_CAMERA: "No camera was found.",
+  HTTPS_REQUIRED: "The page must be served over HTTPS."
 };
 var ZH = {
   NoFaceFound: "\u8BF7\u5C06\u8138\u90E8\u7F6E\u4E8E\u5706\u6846\u5185",
@@ -444,17 +449,391 @@ var ZH = {
   INTERNAL_ERROR: "\u7CFB\u7EDF\u51FA\u73B0\u95EE\u9898\uFF0C\u8BF7\u7A0D\u540E\u518D\u8BD5\u3002",
   SUPERSEDED: "\u8BE5\u9A8C\u8BC1\u5DF2\u5728\u5176\u4ED6\u7A97\u53E3\u4E2D\u6253\u5F00\u3002",
   TOO_MANY_ATTEMPTS: "\u6B64\u7F51\u7EDC\u7684\u5C1D\u8BD5\u6B21\u6570\u8FC7\u591A\uFF0C\u8BF7\u7A0D\u540E\u518D\u8BD5\u3002",
-  PLAY_VIDEO: "\u70B9\u51FB\u5F00\u542F\u6444\u50CF\u5934"
+  PLAY_VIDEO: "\u70B9\u51FB\u5F00\u542F\u6444\u50CF\u5934",
+  CAMERA_TIMEOUT: "\u7B49\u5F85\u6444\u50CF\u5934\u6743\u9650\u8D85\u65F6\u3002",
+  CAMERA_IN_USE: "\u6444\u50CF\u5934\u6B63\u88AB\u5176\u4ED6\u5E94\u7528\u4F7F\u7528\u3002",
+  NO_CAMERA: "\u672A\u627E\u5230\u6444\u50CF\u5934\u3002",
+  HTTPS_REQUIRED: "\u9875\u9762\u9700\u901A\u8FC7 HTTPS \u8BBF\u95EE\u3002"
 };
-var TABLES = { en: EN, zh: ZH };
+var ES = {
+  NoFaceFound: "Coloca tu cara dentro del c\xEDrculo",
+  InvalidFaceYaw: "Mira de frente a la pantalla",
+  InvalidFacePitch: "Mant\xE9n la cabeza recta y mira a la pantalla",
+  InvalidFaceEyeOcclusion: "Aseg\xFArate de que tus ojos no est\xE9n tapados",
+  InvalidFaceMouth: "Aseg\xFArate de que tu boca no est\xE9 tapada",
+  TooFarAwayFromCamera: "Ac\xE9rcate un poco",
+  TooCloseFromCamera: "Al\xE9jate un poco",
+  InvalidFaceOutOfImage: "Mant\xE9n toda la cara dentro del c\xEDrculo",
+  MultipleFaces: "Aseg\xFArate de que solo haya una persona",
+  TooDark: "Hay poca luz. Busca un lugar m\xE1s iluminado",
+  TooBright: "Hay demasiada luz. Evita la luz directa en la cara",
+  FaceBlur: "La imagen est\xE1 borrosa. Sujeta el dispositivo sin moverlo",
+  KeepStill: "No te muevas",
+  ScreenBrightnessLow: "Sube el brillo de la pantalla",
+  CAMERA_REQUESTING: "Solicitando acceso a la c\xE1mara\u2026",
+  CAMERA_READY: "C\xE1mara lista",
+  WS_CONNECTING: "Conectando\u2026",
+  WS_CONNECTED: "Conectado",
+  RTC_CONNECTING: "Iniciando el v\xEDdeo\u2026",
+  RTC_CONNECTED: "V\xEDdeo iniciado",
+  MIRROR: "Comprobando tu posici\xF3n",
+  FLASHING: "No te muevas mientras la pantalla cambia de color",
+  UPLOADING: "Enviando\u2026",
+  EVALUATING: "Comprobando\u2026",
+  FINISHED: "Terminado",
+  SUCCESS: "Verificaci\xF3n completada.",
+  LIVENESS_FAILED: "No pudimos confirmar que eras t\xFA. Int\xE9ntalo de nuevo.",
+  MORE_RETRY_TIMES: "No quedan intentos para esta verificaci\xF3n.",
+  MIRROR_TIMEOUT: "No se detect\xF3 tu cara a tiempo.",
+  TOKEN_INVALID: "Este enlace de verificaci\xF3n no es v\xE1lido.",
+  TOKEN_EXPIRED: "Este enlace de verificaci\xF3n ha caducado.",
+  TOKEN_FINISHED: "Esta verificaci\xF3n ya se complet\xF3.",
+  PERMISSIONS_ERROR: "No se permiti\xF3 el acceso a la c\xE1mara.",
+  SUPPORT_ERROR: "Este navegador no puede usar la c\xE1mara para la verificaci\xF3n.",
+  NETWORK_ERROR: "Se perdi\xF3 la conexi\xF3n. Revisa tu red e int\xE9ntalo de nuevo.",
+  INTERNAL_ERROR: "Algo sali\xF3 mal. Int\xE9ntalo m\xE1s tarde.",
+  SUPERSEDED: "Esta verificaci\xF3n se abri\xF3 en otra ventana.",
+  TOO_MANY_ATTEMPTS: "Demasiados intentos desde esta red. Int\xE9ntalo m\xE1s tarde.",
+  PLAY_VIDEO: "Toca para iniciar la c\xE1mara",
+  CAMERA_TIMEOUT: "No se concedi\xF3 el permiso de la c\xE1mara a tiempo.",
+  CAMERA_IN_USE: "Otra aplicaci\xF3n est\xE1 usando la c\xE1mara.",
+  NO_CAMERA: "No se encontr\xF3 ninguna c\xE1mara.",
+  HTTPS_REQUIRED: "La p\xE1gina debe abrirse por HTTPS."
+};
+var FR = {
+  NoFaceFound: "Placez votre visage dans le cercle",
+  InvalidFaceYaw: "Regardez l'\xE9cran bien en face",
+  InvalidFacePitch: "Gardez la t\xEAte droite, face \xE0 l'\xE9cran",
+  InvalidFaceEyeOcclusion: "V\xE9rifiez que vos yeux ne sont pas cach\xE9s",
+  InvalidFaceMouth: "V\xE9rifiez que votre bouche n'est pas cach\xE9e",
+  TooFarAwayFromCamera: "Approchez-vous un peu",
+  TooCloseFromCamera: "Reculez un peu",
+  InvalidFaceOutOfImage: "Gardez tout votre visage dans le cercle",
+  MultipleFaces: "Une seule personne doit \xEAtre visible",
+  TooDark: "Il fait trop sombre. Trouvez un endroit plus lumineux",
+  TooBright: "Trop de lumi\xE8re. \xC9vitez la lumi\xE8re directe sur le visage",
+  FaceBlur: "L'image est floue. Tenez votre appareil immobile",
+  KeepStill: "Ne bougez pas",
+  ScreenBrightnessLow: "Augmentez la luminosit\xE9 de l'\xE9cran",
+  CAMERA_REQUESTING: "Demande d\u2019acc\xE8s \xE0 la cam\xE9ra\u2026",
+  CAMERA_READY: "Cam\xE9ra pr\xEAte",
+  WS_CONNECTING: "Connexion\u2026",
+  WS_CONNECTED: "Connect\xE9",
+  RTC_CONNECTING: "D\xE9marrage de la vid\xE9o\u2026",
+  RTC_CONNECTED: "Vid\xE9o d\xE9marr\xE9e",
+  MIRROR: "V\xE9rification de votre position",
+  FLASHING: "Ne bougez pas pendant que l'\xE9cran change de couleur",
+  UPLOADING: "Envoi\u2026",
+  EVALUATING: "V\xE9rification\u2026",
+  FINISHED: "Termin\xE9",
+  SUCCESS: "V\xE9rification termin\xE9e.",
+  LIVENESS_FAILED: "Nous n'avons pas pu confirmer que c'\xE9tait vous. Veuillez r\xE9essayer.",
+  MORE_RETRY_TIMES: "Il ne reste plus d'essai pour cette v\xE9rification.",
+  MIRROR_TIMEOUT: "Votre visage n'a pas \xE9t\xE9 d\xE9tect\xE9 \xE0 temps.",
+  TOKEN_INVALID: "Ce lien de v\xE9rification n'est pas valide.",
+  TOKEN_EXPIRED: "Ce lien de v\xE9rification a expir\xE9.",
+  TOKEN_FINISHED: "Cette v\xE9rification est d\xE9j\xE0 termin\xE9e.",
+  PERMISSIONS_ERROR: "L'acc\xE8s \xE0 la cam\xE9ra n'a pas \xE9t\xE9 autoris\xE9.",
+  SUPPORT_ERROR: "Ce navigateur ne peut pas utiliser la cam\xE9ra pour la v\xE9rification.",
+  NETWORK_ERROR: "La connexion a \xE9t\xE9 perdue. V\xE9rifiez votre r\xE9seau et r\xE9essayez.",
+  INTERNAL_ERROR: "Un probl\xE8me est survenu. Veuillez r\xE9essayer plus tard.",
+  SUPERSEDED: "Cette v\xE9rification a \xE9t\xE9 ouverte dans une autre fen\xEAtre.",
+  TOO_MANY_ATTEMPTS: "Trop de tentatives depuis ce r\xE9seau. Veuillez r\xE9essayer plus tard.",
+  PLAY_VIDEO: "Touchez pour d\xE9marrer la cam\xE9ra",
+  CAMERA_TIMEOUT: "L'autorisation de la cam\xE9ra n'a pas \xE9t\xE9 donn\xE9e \xE0 temps.",
+  CAMERA_IN_USE: "La cam\xE9ra est utilis\xE9e par une autre application.",
+  NO_CAMERA: "Aucune cam\xE9ra trouv\xE9e.",
+  HTTPS_REQUIRED: "La page doit \xEAtre ouverte en HTTPS."
+};
+var DE = {
+  NoFaceFound: "Bringen Sie Ihr Gesicht in den Kreis",
+  InvalidFaceYaw: "Schauen Sie direkt auf den Bildschirm",
+  InvalidFacePitch: "Halten Sie den Kopf gerade und schauen Sie auf den Bildschirm",
+  InvalidFaceEyeOcclusion: "Achten Sie darauf, dass Ihre Augen nicht verdeckt sind",
+  InvalidFaceMouth: "Achten Sie darauf, dass Ihr Mund nicht verdeckt ist",
+  TooFarAwayFromCamera: "Kommen Sie etwas n\xE4her",
+  TooCloseFromCamera: "Gehen Sie etwas zur\xFCck",
+  InvalidFaceOutOfImage: "Halten Sie Ihr ganzes Gesicht im Kreis",
+  MultipleFaces: "Nur eine Person darf zu sehen sein",
+  TooDark: "Es ist zu dunkel. Suchen Sie einen helleren Ort",
+  TooBright: "Zu viel Licht. Vermeiden Sie direktes Licht im Gesicht",
+  FaceBlur: "Das Bild ist unscharf. Halten Sie das Ger\xE4t ruhig",
+  KeepStill: "Bitte stillhalten",
+  ScreenBrightnessLow: "Erh\xF6hen Sie die Bildschirmhelligkeit",
+  CAMERA_REQUESTING: "Kamerazugriff wird angefragt\u2026",
+  CAMERA_READY: "Kamera bereit",
+  WS_CONNECTING: "Verbindung wird hergestellt\u2026",
+  WS_CONNECTED: "Verbunden",
+  RTC_CONNECTING: "Video wird gestartet\u2026",
+  RTC_CONNECTED: "Video gestartet",
+  MIRROR: "Ihre Position wird gepr\xFCft",
+  FLASHING: "Halten Sie still, w\xE4hrend der Bildschirm die Farbe wechselt",
+  UPLOADING: "Wird gesendet\u2026",
+  EVALUATING: "Wird gepr\xFCft\u2026",
+  FINISHED: "Fertig",
+  SUCCESS: "Verifizierung abgeschlossen.",
+  LIVENESS_FAILED: "Wir konnten nicht best\xE4tigen, dass Sie es sind. Bitte versuchen Sie es erneut.",
+  MORE_RETRY_TIMES: "F\xFCr diese Verifizierung sind keine Versuche mehr \xFCbrig.",
+  MIRROR_TIMEOUT: "Ihr Gesicht wurde nicht rechtzeitig erkannt.",
+  TOKEN_INVALID: "Dieser Verifizierungslink ist ung\xFCltig.",
+  TOKEN_EXPIRED: "Dieser Verifizierungslink ist abgelaufen.",
+  TOKEN_FINISHED: "Diese Verifizierung wurde bereits abgeschlossen.",
+  PERMISSIONS_ERROR: "Der Kamerazugriff wurde nicht erlaubt.",
+  SUPPORT_ERROR: "Dieser Browser kann die Kamera nicht f\xFCr die Verifizierung nutzen.",
+  NETWORK_ERROR: "Die Verbindung wurde unterbrochen. Pr\xFCfen Sie Ihr Netzwerk und versuchen Sie es erneut.",
+  INTERNAL_ERROR: "Etwas ist schiefgelaufen. Bitte versuchen Sie es sp\xE4ter erneut.",
+  SUPERSEDED: "Diese Verifizierung wurde in einem anderen Fenster ge\xF6ffnet.",
+  TOO_MANY_ATTEMPTS: "Zu viele Versuche aus diesem Netzwerk. Bitte versuchen Sie es sp\xE4ter erneut.",
+  PLAY_VIDEO: "Tippen, um die Kamera zu starten",
+  CAMERA_TIMEOUT: "Der Kamerazugriff wurde nicht rechtzeitig erlaubt.",
+  CAMERA_IN_USE: "Die Kamera wird von einer anderen App verwendet.",
+  NO_CAMERA: "Es wurde keine Kamera gefunden.",
+  HTTPS_REQUIRED: "Die Seite muss \xFCber HTTPS geladen werden."
+};
+var PT = {
+  NoFaceFound: "Coloque o rosto dentro do c\xEDrculo",
+  InvalidFaceYaw: "Olhe diretamente para a tela",
+  InvalidFacePitch: "Mantenha a cabe\xE7a reta e olhe para a tela",
+  InvalidFaceEyeOcclusion: "Verifique se seus olhos n\xE3o est\xE3o cobertos",
+  InvalidFaceMouth: "Verifique se sua boca n\xE3o est\xE1 coberta",
+  TooFarAwayFromCamera: "Chegue um pouco mais perto",
+  TooCloseFromCamera: "Afaste-se um pouco",
+  InvalidFaceOutOfImage: "Mantenha o rosto inteiro dentro do c\xEDrculo",
+  MultipleFaces: "Apenas uma pessoa deve aparecer",
+  TooDark: "Est\xE1 muito escuro. Procure um lugar mais claro",
+  TooBright: "H\xE1 luz demais. Evite luz direta no rosto",
+  FaceBlur: "A imagem est\xE1 borrada. Segure o aparelho firme",
+  KeepStill: "Fique parado",
+  ScreenBrightnessLow: "Aumente o brilho da tela",
+  CAMERA_REQUESTING: "Pedindo acesso \xE0 c\xE2mera\u2026",
+  CAMERA_READY: "C\xE2mera pronta",
+  WS_CONNECTING: "Conectando\u2026",
+  WS_CONNECTED: "Conectado",
+  RTC_CONNECTING: "Iniciando o v\xEDdeo\u2026",
+  RTC_CONNECTED: "V\xEDdeo iniciado",
+  MIRROR: "Verificando sua posi\xE7\xE3o",
+  FLASHING: "Fique parado enquanto a tela muda de cor",
+  UPLOADING: "Enviando\u2026",
+  EVALUATING: "Verificando\u2026",
+  FINISHED: "Conclu\xEDdo",
+  SUCCESS: "Verifica\xE7\xE3o conclu\xEDda.",
+  LIVENESS_FAILED: "N\xE3o conseguimos confirmar que era voc\xEA. Tente novamente.",
+  MORE_RETRY_TIMES: "N\xE3o h\xE1 mais tentativas para esta verifica\xE7\xE3o.",
+  MIRROR_TIMEOUT: "Seu rosto n\xE3o foi detectado a tempo.",
+  TOKEN_INVALID: "Este link de verifica\xE7\xE3o n\xE3o \xE9 v\xE1lido.",
+  TOKEN_EXPIRED: "Este link de verifica\xE7\xE3o expirou.",
+  TOKEN_FINISHED: "Esta verifica\xE7\xE3o j\xE1 foi conclu\xEDda.",
+  PERMISSIONS_ERROR: "O acesso \xE0 c\xE2mera n\xE3o foi permitido.",
+  SUPPORT_ERROR: "Este navegador n\xE3o pode usar a c\xE2mera para a verifica\xE7\xE3o.",
+  NETWORK_ERROR: "A conex\xE3o caiu. Verifique sua rede e tente novamente.",
+  INTERNAL_ERROR: "Algo deu errado. Tente novamente mais tarde.",
+  SUPERSEDED: "Esta verifica\xE7\xE3o foi aberta em outra janela.",
+  TOO_MANY_ATTEMPTS: "Muitas tentativas desta rede. Tente novamente mais tarde.",
+  PLAY_VIDEO: "Toque para iniciar a c\xE2mera",
+  CAMERA_TIMEOUT: "A permiss\xE3o da c\xE2mera n\xE3o foi dada a tempo.",
+  CAMERA_IN_USE: "A c\xE2mera est\xE1 sendo usada por outro aplicativo.",
+  NO_CAMERA: "Nenhuma c\xE2mera foi encontrada.",
+  HTTPS_REQUIRED: "A p\xE1gina precisa ser aberta via HTTPS."
+};
+var RU = {
+  NoFaceFound: "\u041F\u043E\u043C\u0435\u0441\u0442\u0438\u0442\u0435 \u043B\u0438\u0446\u043E \u0432 \u043A\u0440\u0443\u0433",
+  InvalidFaceYaw: "\u0421\u043C\u043E\u0442\u0440\u0438\u0442\u0435 \u043F\u0440\u044F\u043C\u043E \u043D\u0430 \u044D\u043A\u0440\u0430\u043D",
+  InvalidFacePitch: "\u0414\u0435\u0440\u0436\u0438\u0442\u0435 \u0433\u043E\u043B\u043E\u0432\u0443 \u0440\u043E\u0432\u043D\u043E, \u043B\u0438\u0446\u043E\u043C \u043A \u044D\u043A\u0440\u0430\u043D\u0443",
+  InvalidFaceEyeOcclusion: "\u0413\u043B\u0430\u0437\u0430 \u043D\u0435 \u0434\u043E\u043B\u0436\u043D\u044B \u0431\u044B\u0442\u044C \u0437\u0430\u043A\u0440\u044B\u0442\u044B",
+  InvalidFaceMouth: "\u0420\u043E\u0442 \u043D\u0435 \u0434\u043E\u043B\u0436\u0435\u043D \u0431\u044B\u0442\u044C \u0437\u0430\u043A\u0440\u044B\u0442",
+  TooFarAwayFromCamera: "\u041F\u043E\u0434\u043E\u0439\u0434\u0438\u0442\u0435 \u0447\u0443\u0442\u044C \u0431\u043B\u0438\u0436\u0435",
+  TooCloseFromCamera: "\u041E\u0442\u043E\u0434\u0432\u0438\u043D\u044C\u0442\u0435\u0441\u044C \u043D\u0435\u043C\u043D\u043E\u0433\u043E",
+  InvalidFaceOutOfImage: "\u0414\u0435\u0440\u0436\u0438\u0442\u0435 \u0432\u0441\u0451 \u043B\u0438\u0446\u043E \u0432\u043D\u0443\u0442\u0440\u0438 \u043A\u0440\u0443\u0433\u0430",
+  MultipleFaces: "\u0412 \u043A\u0430\u0434\u0440\u0435 \u0434\u043E\u043B\u0436\u0435\u043D \u0431\u044B\u0442\u044C \u0442\u043E\u043B\u044C\u043A\u043E \u043E\u0434\u0438\u043D \u0447\u0435\u043B\u043E\u0432\u0435\u043A",
+  TooDark: "\u0421\u043B\u0438\u0448\u043A\u043E\u043C \u0442\u0435\u043C\u043D\u043E. \u041D\u0430\u0439\u0434\u0438\u0442\u0435 \u043C\u0435\u0441\u0442\u043E \u043F\u043E\u0441\u0432\u0435\u0442\u043B\u0435\u0435",
+  TooBright: "\u0421\u043B\u0438\u0448\u043A\u043E\u043C \u044F\u0440\u043A\u043E. \u0418\u0437\u0431\u0435\u0433\u0430\u0439\u0442\u0435 \u043F\u0440\u044F\u043C\u043E\u0433\u043E \u0441\u0432\u0435\u0442\u0430 \u043D\u0430 \u043B\u0438\u0446\u043E",
+  FaceBlur: "\u0418\u0437\u043E\u0431\u0440\u0430\u0436\u0435\u043D\u0438\u0435 \u0440\u0430\u0437\u043C\u044B\u0442\u043E. \u0414\u0435\u0440\u0436\u0438\u0442\u0435 \u0443\u0441\u0442\u0440\u043E\u0439\u0441\u0442\u0432\u043E \u043D\u0435\u043F\u043E\u0434\u0432\u0438\u0436\u043D\u043E",
+  KeepStill: "\u041D\u0435 \u0434\u0432\u0438\u0433\u0430\u0439\u0442\u0435\u0441\u044C",
+  ScreenBrightnessLow: "\u0423\u0432\u0435\u043B\u0438\u0447\u044C\u0442\u0435 \u044F\u0440\u043A\u043E\u0441\u0442\u044C \u044D\u043A\u0440\u0430\u043D\u0430",
+  CAMERA_REQUESTING: "\u0417\u0430\u043F\u0440\u0430\u0448\u0438\u0432\u0430\u0435\u043C \u0434\u043E\u0441\u0442\u0443\u043F \u043A \u043A\u0430\u043C\u0435\u0440\u0435\u2026",
+  CAMERA_READY: "\u041A\u0430\u043C\u0435\u0440\u0430 \u0433\u043E\u0442\u043E\u0432\u0430",
+  WS_CONNECTING: "\u041F\u043E\u0434\u043A\u043B\u044E\u0447\u0435\u043D\u0438\u0435\u2026",
+  WS_CONNECTED: "\u041F\u043E\u0434\u043A\u043B\u044E\u0447\u0435\u043D\u043E",
+  RTC_CONNECTING: "\u0417\u0430\u043F\u0443\u0441\u043A \u0432\u0438\u0434\u0435\u043E\u2026",
+  RTC_CONNECTED: "\u0412\u0438\u0434\u0435\u043E \u0437\u0430\u043F\u0443\u0449\u0435\u043D\u043E",
+  MIRROR: "\u041F\u0440\u043E\u0432\u0435\u0440\u044F\u0435\u043C \u043F\u043E\u043B\u043E\u0436\u0435\u043D\u0438\u0435",
+  FLASHING: "\u041D\u0435 \u0434\u0432\u0438\u0433\u0430\u0439\u0442\u0435\u0441\u044C, \u043F\u043E\u043A\u0430 \u044D\u043A\u0440\u0430\u043D \u043C\u0435\u043D\u044F\u0435\u0442 \u0446\u0432\u0435\u0442",
+  UPLOADING: "\u041E\u0442\u043F\u0440\u0430\u0432\u043A\u0430\u2026",
+  EVALUATING: "\u041F\u0440\u043E\u0432\u0435\u0440\u043A\u0430\u2026",
+  FINISHED: "\u0413\u043E\u0442\u043E\u0432\u043E",
+  SUCCESS: "\u041F\u0440\u043E\u0432\u0435\u0440\u043A\u0430 \u0437\u0430\u0432\u0435\u0440\u0448\u0435\u043D\u0430.",
+  LIVENESS_FAILED: "\u041D\u0435 \u0443\u0434\u0430\u043B\u043E\u0441\u044C \u043F\u043E\u0434\u0442\u0432\u0435\u0440\u0434\u0438\u0442\u044C, \u0447\u0442\u043E \u044D\u0442\u043E \u0432\u044B. \u041F\u043E\u043F\u0440\u043E\u0431\u0443\u0439\u0442\u0435 \u0435\u0449\u0451 \u0440\u0430\u0437.",
+  MORE_RETRY_TIMES: "\u041F\u043E\u043F\u044B\u0442\u043E\u043A \u0434\u043B\u044F \u044D\u0442\u043E\u0439 \u043F\u0440\u043E\u0432\u0435\u0440\u043A\u0438 \u0431\u043E\u043B\u044C\u0448\u0435 \u043D\u0435 \u043E\u0441\u0442\u0430\u043B\u043E\u0441\u044C.",
+  MIRROR_TIMEOUT: "\u041B\u0438\u0446\u043E \u043D\u0435 \u0443\u0434\u0430\u043B\u043E\u0441\u044C \u043E\u0431\u043D\u0430\u0440\u0443\u0436\u0438\u0442\u044C \u0432\u043E\u0432\u0440\u0435\u043C\u044F.",
+  TOKEN_INVALID: "\u042D\u0442\u0430 \u0441\u0441\u044B\u043B\u043A\u0430 \u0434\u043B\u044F \u043F\u0440\u043E\u0432\u0435\u0440\u043A\u0438 \u043D\u0435\u0434\u0435\u0439\u0441\u0442\u0432\u0438\u0442\u0435\u043B\u044C\u043D\u0430.",
+  TOKEN_EXPIRED: "\u0421\u0440\u043E\u043A \u0434\u0435\u0439\u0441\u0442\u0432\u0438\u044F \u0441\u0441\u044B\u043B\u043A\u0438 \u0434\u043B\u044F \u043F\u0440\u043E\u0432\u0435\u0440\u043A\u0438 \u0438\u0441\u0442\u0451\u043A.",
+  TOKEN_FINISHED: "\u042D\u0442\u0430 \u043F\u0440\u043E\u0432\u0435\u0440\u043A\u0430 \u0443\u0436\u0435 \u0437\u0430\u0432\u0435\u0440\u0448\u0435\u043D\u0430.",
+  PERMISSIONS_ERROR: "\u0414\u043E\u0441\u0442\u0443\u043F \u043A \u043A\u0430\u043C\u0435\u0440\u0435 \u043D\u0435 \u0440\u0430\u0437\u0440\u0435\u0448\u0451\u043D.",
+  SUPPORT_ERROR: "\u042D\u0442\u043E\u0442 \u0431\u0440\u0430\u0443\u0437\u0435\u0440 \u043D\u0435 \u043C\u043E\u0436\u0435\u0442 \u0438\u0441\u043F\u043E\u043B\u044C\u0437\u043E\u0432\u0430\u0442\u044C \u043A\u0430\u043C\u0435\u0440\u0443 \u0434\u043B\u044F \u043F\u0440\u043E\u0432\u0435\u0440\u043A\u0438.",
+  NETWORK_ERROR: "\u0421\u043E\u0435\u0434\u0438\u043D\u0435\u043D\u0438\u0435 \u043F\u043E\u0442\u0435\u0440\u044F\u043D\u043E. \u041F\u0440\u043E\u0432\u0435\u0440\u044C\u0442\u0435 \u0441\u0435\u0442\u044C \u0438 \u043F\u043E\u043F\u0440\u043E\u0431\u0443\u0439\u0442\u0435 \u0435\u0449\u0451 \u0440\u0430\u0437.",
+  INTERNAL_ERROR: "\u0427\u0442\u043E-\u0442\u043E \u043F\u043E\u0448\u043B\u043E \u043D\u0435 \u0442\u0430\u043A. \u041F\u043E\u043F\u0440\u043E\u0431\u0443\u0439\u0442\u0435 \u043F\u043E\u0437\u0436\u0435.",
+  SUPERSEDED: "\u042D\u0442\u0430 \u043F\u0440\u043E\u0432\u0435\u0440\u043A\u0430 \u043E\u0442\u043A\u0440\u044B\u0442\u0430 \u0432 \u0434\u0440\u0443\u0433\u043E\u043C \u043E\u043A\u043D\u0435.",
+  TOO_MANY_ATTEMPTS: "\u0421\u043B\u0438\u0448\u043A\u043E\u043C \u043C\u043D\u043E\u0433\u043E \u043F\u043E\u043F\u044B\u0442\u043E\u043A \u0438\u0437 \u044D\u0442\u043E\u0439 \u0441\u0435\u0442\u0438. \u041F\u043E\u043F\u0440\u043E\u0431\u0443\u0439\u0442\u0435 \u043F\u043E\u0437\u0436\u0435.",
+  PLAY_VIDEO: "\u041D\u0430\u0436\u043C\u0438\u0442\u0435, \u0447\u0442\u043E\u0431\u044B \u0432\u043A\u043B\u044E\u0447\u0438\u0442\u044C \u043A\u0430\u043C\u0435\u0440\u0443",
+  CAMERA_TIMEOUT: "\u0414\u043E\u0441\u0442\u0443\u043F \u043A \u043A\u0430\u043C\u0435\u0440\u0435 \u043D\u0435 \u0431\u044B\u043B \u0440\u0430\u0437\u0440\u0435\u0448\u0451\u043D \u0432\u043E\u0432\u0440\u0435\u043C\u044F.",
+  CAMERA_IN_USE: "\u041A\u0430\u043C\u0435\u0440\u0430 \u0437\u0430\u043D\u044F\u0442\u0430 \u0434\u0440\u0443\u0433\u0438\u043C \u043F\u0440\u0438\u043B\u043E\u0436\u0435\u043D\u0438\u0435\u043C.",
+  NO_CAMERA: "\u041A\u0430\u043C\u0435\u0440\u0430 \u043D\u0435 \u043D\u0430\u0439\u0434\u0435\u043D\u0430.",
+  HTTPS_REQUIRED: "\u0421\u0442\u0440\u0430\u043D\u0438\u0446\u0430 \u0434\u043E\u043B\u0436\u043D\u0430 \u043E\u0442\u043A\u0440\u044B\u0432\u0430\u0442\u044C\u0441\u044F \u043F\u043E HTTPS."
+};
+var AR = {
+  NoFaceFound: "\u0636\u0639 \u0648\u062C\u0647\u0643 \u062F\u0627\u062E\u0644 \u0627\u0644\u062F\u0627\u0626\u0631\u0629",
+  InvalidFaceYaw: "\u0627\u0646\u0638\u0631 \u0645\u0628\u0627\u0634\u0631\u0629 \u0625\u0644\u0649 \u0627\u0644\u0634\u0627\u0634\u0629",
+  InvalidFacePitch: "\u0623\u0628\u0642\u0650 \u0631\u0623\u0633\u0643 \u0645\u0633\u062A\u0642\u064A\u0645\u064B\u0627 \u0648\u0648\u062C\u0647\u0643 \u0646\u062D\u0648 \u0627\u0644\u0634\u0627\u0634\u0629",
+  InvalidFaceEyeOcclusion: "\u062A\u0623\u0643\u062F \u0645\u0646 \u0623\u0646 \u0639\u064A\u0646\u064A\u0643 \u063A\u064A\u0631 \u0645\u063A\u0637\u0627\u062A\u064A\u0646",
+  InvalidFaceMouth: "\u062A\u0623\u0643\u062F \u0645\u0646 \u0623\u0646 \u0641\u0645\u0643 \u063A\u064A\u0631 \u0645\u063A\u0637\u0649",
+  TooFarAwayFromCamera: "\u0627\u0642\u062A\u0631\u0628 \u0642\u0644\u064A\u0644\u064B\u0627",
+  TooCloseFromCamera: "\u0627\u0628\u062A\u0639\u062F \u0642\u0644\u064A\u0644\u064B\u0627",
+  InvalidFaceOutOfImage: "\u0623\u0628\u0642\u0650 \u0648\u062C\u0647\u0643 \u0643\u0627\u0645\u0644\u064B\u0627 \u062F\u0627\u062E\u0644 \u0627\u0644\u062F\u0627\u0626\u0631\u0629",
+  MultipleFaces: "\u062A\u0623\u0643\u062F \u0645\u0646 \u0648\u062C\u0648\u062F \u0634\u062E\u0635 \u0648\u0627\u062D\u062F \u0641\u0642\u0637 \u0641\u064A \u0627\u0644\u0635\u0648\u0631\u0629",
+  TooDark: "\u0627\u0644\u0645\u0643\u0627\u0646 \u0645\u0638\u0644\u0645 \u062C\u062F\u064B\u0627. \u0627\u0646\u062A\u0642\u0644 \u0625\u0644\u0649 \u0645\u0643\u0627\u0646 \u0623\u0643\u062B\u0631 \u0625\u0636\u0627\u0621\u0629",
+  TooBright: "\u0627\u0644\u0636\u0648\u0621 \u0642\u0648\u064A \u062C\u062F\u064B\u0627. \u062A\u062C\u0646\u0628 \u0627\u0644\u0636\u0648\u0621 \u0627\u0644\u0645\u0628\u0627\u0634\u0631 \u0639\u0644\u0649 \u0648\u062C\u0647\u0643",
+  FaceBlur: "\u0627\u0644\u0635\u0648\u0631\u0629 \u063A\u064A\u0631 \u0648\u0627\u0636\u062D\u0629. \u0623\u0645\u0633\u0643 \u062C\u0647\u0627\u0632\u0643 \u0628\u062B\u0628\u0627\u062A",
+  KeepStill: "\u0644\u0627 \u062A\u062A\u062D\u0631\u0643",
+  ScreenBrightnessLow: "\u0627\u0631\u0641\u0639 \u0633\u0637\u0648\u0639 \u0627\u0644\u0634\u0627\u0634\u0629",
+  CAMERA_REQUESTING: "\u062C\u0627\u0631\u064D \u0637\u0644\u0628 \u0627\u0644\u0648\u0635\u0648\u0644 \u0625\u0644\u0649 \u0627\u0644\u0643\u0627\u0645\u064A\u0631\u0627\u2026",
+  CAMERA_READY: "\u0627\u0644\u0643\u0627\u0645\u064A\u0631\u0627 \u062C\u0627\u0647\u0632\u0629",
+  WS_CONNECTING: "\u062C\u0627\u0631\u064D \u0627\u0644\u0627\u062A\u0635\u0627\u0644\u2026",
+  WS_CONNECTED: "\u062A\u0645 \u0627\u0644\u0627\u062A\u0635\u0627\u0644",
+  RTC_CONNECTING: "\u062C\u0627\u0631\u064D \u062A\u0634\u063A\u064A\u0644 \u0627\u0644\u0641\u064A\u062F\u064A\u0648\u2026",
+  RTC_CONNECTED: "\u0628\u062F\u0623 \u0627\u0644\u0641\u064A\u062F\u064A\u0648",
+  MIRROR: "\u062C\u0627\u0631\u064D \u0627\u0644\u062A\u062D\u0642\u0642 \u0645\u0646 \u0648\u0636\u0639\u064A\u062A\u0643",
+  FLASHING: "\u0644\u0627 \u062A\u062A\u062D\u0631\u0643 \u0623\u062B\u0646\u0627\u0621 \u062A\u063A\u064A\u0651\u0631 \u0644\u0648\u0646 \u0627\u0644\u0634\u0627\u0634\u0629",
+  UPLOADING: "\u062C\u0627\u0631\u064D \u0627\u0644\u0625\u0631\u0633\u0627\u0644\u2026",
+  EVALUATING: "\u062C\u0627\u0631\u064D \u0627\u0644\u062A\u062D\u0642\u0642\u2026",
+  FINISHED: "\u0627\u0646\u062A\u0647\u0649",
+  SUCCESS: "\u0627\u0643\u062A\u0645\u0644 \u0627\u0644\u062A\u062D\u0642\u0642.",
+  LIVENESS_FAILED: "\u0644\u0645 \u0646\u062A\u0645\u0643\u0646 \u0645\u0646 \u0627\u0644\u062A\u0623\u0643\u062F \u0645\u0646 \u0623\u0646\u0643 \u0623\u0646\u062A. \u064A\u0631\u062C\u0649 \u0627\u0644\u0645\u062D\u0627\u0648\u0644\u0629 \u0645\u0631\u0629 \u0623\u062E\u0631\u0649.",
+  MORE_RETRY_TIMES: "\u0644\u0645 \u062A\u062A\u0628\u0642\u064E\u0651 \u0645\u062D\u0627\u0648\u0644\u0627\u062A \u0644\u0647\u0630\u0627 \u0627\u0644\u062A\u062D\u0642\u0642.",
+  MIRROR_TIMEOUT: "\u0644\u0645 \u064A\u062A\u0645 \u0627\u0643\u062A\u0634\u0627\u0641 \u0648\u062C\u0647\u0643 \u0641\u064A \u0627\u0644\u0648\u0642\u062A \u0627\u0644\u0645\u062D\u062F\u062F.",
+  TOKEN_INVALID: "\u0631\u0627\u0628\u0637 \u0627\u0644\u062A\u062D\u0642\u0642 \u0647\u0630\u0627 \u063A\u064A\u0631 \u0635\u0627\u0644\u062D.",
+  TOKEN_EXPIRED: "\u0627\u0646\u062A\u0647\u062A \u0635\u0644\u0627\u062D\u064A\u0629 \u0631\u0627\u0628\u0637 \u0627\u0644\u062A\u062D\u0642\u0642 \u0647\u0630\u0627.",
+  TOKEN_FINISHED: "\u062A\u0645 \u0625\u0643\u0645\u0627\u0644 \u0647\u0630\u0627 \u0627\u0644\u062A\u062D\u0642\u0642 \u0628\u0627\u0644\u0641\u0639\u0644.",
+  PERMISSIONS_ERROR: "\u0644\u0645 \u064A\u064F\u0633\u0645\u062D \u0628\u0627\u0644\u0648\u0635\u0648\u0644 \u0625\u0644\u0649 \u0627\u0644\u0643\u0627\u0645\u064A\u0631\u0627.",
+  SUPPORT_ERROR: "\u0644\u0627 \u064A\u0645\u0643\u0646 \u0644\u0647\u0630\u0627 \u0627\u0644\u0645\u062A\u0635\u0641\u062D \u0627\u0633\u062A\u062E\u062F\u0627\u0645 \u0627\u0644\u0643\u0627\u0645\u064A\u0631\u0627 \u0644\u0644\u062A\u062D\u0642\u0642.",
+  NETWORK_ERROR: "\u0627\u0646\u0642\u0637\u0639 \u0627\u0644\u0627\u062A\u0635\u0627\u0644. \u062A\u062D\u0642\u0642 \u0645\u0646 \u0627\u0644\u0634\u0628\u0643\u0629 \u0648\u062D\u0627\u0648\u0644 \u0645\u0631\u0629 \u0623\u062E\u0631\u0649.",
+  INTERNAL_ERROR: "\u062D\u062F\u062B \u062E\u0637\u0623 \u0645\u0627. \u064A\u0631\u062C\u0649 \u0627\u0644\u0645\u062D\u0627\u0648\u0644\u0629 \u0644\u0627\u062D\u0642\u064B\u0627.",
+  SUPERSEDED: "\u062A\u0645 \u0641\u062A\u062D \u0647\u0630\u0627 \u0627\u0644\u062A\u062D\u0642\u0642 \u0641\u064A \u0646\u0627\u0641\u0630\u0629 \u0623\u062E\u0631\u0649.",
+  TOO_MANY_ATTEMPTS: "\u0645\u062D\u0627\u0648\u0644\u0627\u062A \u0643\u062B\u064A\u0631\u0629 \u062C\u062F\u064B\u0627 \u0645\u0646 \u0647\u0630\u0647 \u0627\u0644\u0634\u0628\u0643\u0629. \u064A\u0631\u062C\u0649 \u0627\u0644\u0645\u062D\u0627\u0648\u0644\u0629 \u0644\u0627\u062D\u0642\u064B\u0627.",
+  PLAY_VIDEO: "\u0627\u0636\u063A\u0637 \u0644\u062A\u0634\u063A\u064A\u0644 \u0627\u0644\u0643\u0627\u0645\u064A\u0631\u0627",
+  CAMERA_TIMEOUT: "\u0644\u0645 \u064A\u062A\u0645 \u0645\u0646\u062D \u0625\u0630\u0646 \u0627\u0644\u0643\u0627\u0645\u064A\u0631\u0627 \u0641\u064A \u0627\u0644\u0648\u0642\u062A \u0627\u0644\u0645\u062D\u062F\u062F.",
+  CAMERA_IN_USE: "\u0627\u0644\u0643\u0627\u0645\u064A\u0631\u0627 \u0645\u0633\u062A\u062E\u062F\u0645\u0629 \u0645\u0646 \u062A\u0637\u0628\u064A\u0642 \u0622\u062E\u0631.",
+  NO_CAMERA: "\u0644\u0645 \u064A\u062A\u0645 \u0627\u0644\u0639\u062B\u0648\u0631 \u0639\u0644\u0649 \u0643\u0627\u0645\u064A\u0631\u0627.",
+  HTTPS_REQUIRED: "\u064A\u062C\u0628 \u0641\u062A\u062D \u0627\u0644\u0635\u0641\u062D\u0629 \u0639\u0628\u0631 HTTPS."
+};
+var HI = {
+  NoFaceFound: "\u0905\u092A\u0928\u093E \u091A\u0947\u0939\u0930\u093E \u0918\u0947\u0930\u0947 \u0915\u0947 \u0905\u0902\u0926\u0930 \u0930\u0916\u0947\u0902",
+  InvalidFaceYaw: "\u0938\u0940\u0927\u0947 \u0938\u094D\u0915\u094D\u0930\u0940\u0928 \u0915\u0940 \u0913\u0930 \u0926\u0947\u0916\u0947\u0902",
+  InvalidFacePitch: "\u0938\u093F\u0930 \u0938\u0940\u0927\u093E \u0930\u0916\u0947\u0902 \u0914\u0930 \u0938\u094D\u0915\u094D\u0930\u0940\u0928 \u0915\u0940 \u0913\u0930 \u0926\u0947\u0916\u0947\u0902",
+  InvalidFaceEyeOcclusion: "\u0927\u094D\u092F\u093E\u0928 \u0930\u0916\u0947\u0902 \u0915\u093F \u0906\u092A\u0915\u0940 \u0906\u0901\u0916\u0947\u0902 \u0922\u0915\u0940 \u0928 \u0939\u094B\u0902",
+  InvalidFaceMouth: "\u0927\u094D\u092F\u093E\u0928 \u0930\u0916\u0947\u0902 \u0915\u093F \u0906\u092A\u0915\u093E \u092E\u0941\u0901\u0939 \u0922\u0915\u093E \u0928 \u0939\u094B",
+  TooFarAwayFromCamera: "\u0925\u094B\u0921\u093C\u093E \u092A\u093E\u0938 \u0906\u090F\u0901",
+  TooCloseFromCamera: "\u0925\u094B\u0921\u093C\u093E \u092A\u0940\u091B\u0947 \u0939\u091F\u0947\u0902",
+  InvalidFaceOutOfImage: "\u092A\u0942\u0930\u093E \u091A\u0947\u0939\u0930\u093E \u0918\u0947\u0930\u0947 \u0915\u0947 \u0905\u0902\u0926\u0930 \u0930\u0916\u0947\u0902",
+  MultipleFaces: "\u0927\u094D\u092F\u093E\u0928 \u0930\u0916\u0947\u0902 \u0915\u093F \u092B\u093C\u094D\u0930\u0947\u092E \u092E\u0947\u0902 \u0915\u0947\u0935\u0932 \u090F\u0915 \u0935\u094D\u092F\u0915\u094D\u0924\u093F \u0939\u094B",
+  TooDark: "\u092C\u0939\u0941\u0924 \u0905\u0901\u0927\u0947\u0930\u093E \u0939\u0948\u0964 \u0915\u093F\u0938\u0940 \u0930\u094B\u0936\u0928\u0940 \u0935\u093E\u0932\u0940 \u091C\u0917\u0939 \u092A\u0930 \u091C\u093E\u090F\u0901",
+  TooBright: "\u0930\u094B\u0936\u0928\u0940 \u092C\u0939\u0941\u0924 \u0924\u0947\u091C\u093C \u0939\u0948\u0964 \u091A\u0947\u0939\u0930\u0947 \u092A\u0930 \u0938\u0940\u0927\u0940 \u0930\u094B\u0936\u0928\u0940 \u0938\u0947 \u092C\u091A\u0947\u0902",
+  FaceBlur: "\u0924\u0938\u094D\u0935\u0940\u0930 \u0927\u0941\u0901\u0927\u0932\u0940 \u0939\u0948\u0964 \u0921\u093F\u0935\u093E\u0907\u0938 \u0915\u094B \u0938\u094D\u0925\u093F\u0930 \u0930\u0916\u0947\u0902",
+  KeepStill: "\u0939\u093F\u0932\u0947\u0902 \u0928\u0939\u0940\u0902",
+  ScreenBrightnessLow: "\u0938\u094D\u0915\u094D\u0930\u0940\u0928 \u0915\u0940 \u091A\u092E\u0915 \u092C\u0922\u093C\u093E\u090F\u0901",
+  CAMERA_REQUESTING: "\u0915\u0948\u092E\u0930\u093E \u0915\u0940 \u0905\u0928\u0941\u092E\u0924\u093F \u092E\u093E\u0901\u0917\u0940 \u091C\u093E \u0930\u0939\u0940 \u0939\u0948\u2026",
+  CAMERA_READY: "\u0915\u0948\u092E\u0930\u093E \u0924\u0948\u092F\u093E\u0930 \u0939\u0948",
+  WS_CONNECTING: "\u0915\u0928\u0947\u0915\u094D\u091F \u0939\u094B \u0930\u0939\u093E \u0939\u0948\u2026",
+  WS_CONNECTED: "\u0915\u0928\u0947\u0915\u094D\u091F \u0939\u094B \u0917\u092F\u093E",
+  RTC_CONNECTING: "\u0935\u0940\u0921\u093F\u092F\u094B \u0936\u0941\u0930\u0942 \u0939\u094B \u0930\u0939\u093E \u0939\u0948\u2026",
+  RTC_CONNECTED: "\u0935\u0940\u0921\u093F\u092F\u094B \u0936\u0941\u0930\u0942 \u0939\u094B \u0917\u092F\u093E",
+  MIRROR: "\u0906\u092A\u0915\u0940 \u0938\u094D\u0925\u093F\u0924\u093F \u091C\u093E\u0901\u091A\u0940 \u091C\u093E \u0930\u0939\u0940 \u0939\u0948",
+  FLASHING: "\u0938\u094D\u0915\u094D\u0930\u0940\u0928 \u0915\u093E \u0930\u0902\u0917 \u092C\u0926\u0932\u0924\u0947 \u0938\u092E\u092F \u0939\u093F\u0932\u0947\u0902 \u0928\u0939\u0940\u0902",
+  UPLOADING: "\u092D\u0947\u091C\u093E \u091C\u093E \u0930\u0939\u093E \u0939\u0948\u2026",
+  EVALUATING: "\u091C\u093E\u0901\u091A \u0939\u094B \u0930\u0939\u0940 \u0939\u0948\u2026",
+  FINISHED: "\u0938\u092E\u093E\u092A\u094D\u0924",
+  SUCCESS: "\u0938\u0924\u094D\u092F\u093E\u092A\u0928 \u092A\u0942\u0930\u093E \u0939\u0941\u0906\u0964",
+  LIVENESS_FAILED: "\u0939\u092E \u092A\u0941\u0937\u094D\u091F\u093F \u0928\u0939\u0940\u0902 \u0915\u0930 \u0938\u0915\u0947 \u0915\u093F \u092F\u0939 \u0906\u092A \u0939\u0940 \u0939\u0948\u0902\u0964 \u0915\u0943\u092A\u092F\u093E \u092B\u093F\u0930 \u0938\u0947 \u0915\u094B\u0936\u093F\u0936 \u0915\u0930\u0947\u0902\u0964",
+  MORE_RETRY_TIMES: "\u0907\u0938 \u0938\u0924\u094D\u092F\u093E\u092A\u0928 \u0915\u0947 \u0932\u093F\u090F \u0915\u094B\u0908 \u092A\u094D\u0930\u092F\u093E\u0938 \u092C\u093E\u0915\u0940 \u0928\u0939\u0940\u0902 \u0939\u0948\u0964",
+  MIRROR_TIMEOUT: "\u0906\u092A\u0915\u093E \u091A\u0947\u0939\u0930\u093E \u0938\u092E\u092F \u092A\u0930 \u0928\u0939\u0940\u0902 \u0926\u093F\u0916\u093E\u0964",
+  TOKEN_INVALID: "\u092F\u0939 \u0938\u0924\u094D\u092F\u093E\u092A\u0928 \u0932\u093F\u0902\u0915 \u092E\u093E\u0928\u094D\u092F \u0928\u0939\u0940\u0902 \u0939\u0948\u0964",
+  TOKEN_EXPIRED: "\u092F\u0939 \u0938\u0924\u094D\u092F\u093E\u092A\u0928 \u0932\u093F\u0902\u0915 \u0938\u092E\u093E\u092A\u094D\u0924 \u0939\u094B \u0917\u092F\u093E \u0939\u0948\u0964",
+  TOKEN_FINISHED: "\u092F\u0939 \u0938\u0924\u094D\u092F\u093E\u092A\u0928 \u092A\u0939\u0932\u0947 \u0939\u0940 \u092A\u0942\u0930\u093E \u0939\u094B \u091A\u0941\u0915\u093E \u0939\u0948\u0964",
+  PERMISSIONS_ERROR: "\u0915\u0948\u092E\u0930\u093E \u0915\u0940 \u0905\u0928\u0941\u092E\u0924\u093F \u0928\u0939\u0940\u0902 \u0926\u0940 \u0917\u0908\u0964",
+  SUPPORT_ERROR: "\u092F\u0939 \u092C\u094D\u0930\u093E\u0909\u091C\u093C\u0930 \u0938\u0924\u094D\u092F\u093E\u092A\u0928 \u0915\u0947 \u0932\u093F\u090F \u0915\u0948\u092E\u0930\u093E \u0915\u093E \u0909\u092A\u092F\u094B\u0917 \u0928\u0939\u0940\u0902 \u0915\u0930 \u0938\u0915\u0924\u093E\u0964",
+  NETWORK_ERROR: "\u0915\u0928\u0947\u0915\u094D\u0936\u0928 \u091F\u0942\u091F \u0917\u092F\u093E\u0964 \u0905\u092A\u0928\u093E \u0928\u0947\u091F\u0935\u0930\u094D\u0915 \u091C\u093E\u0901\u091A\u0947\u0902 \u0914\u0930 \u092B\u093F\u0930 \u0938\u0947 \u0915\u094B\u0936\u093F\u0936 \u0915\u0930\u0947\u0902\u0964",
+  INTERNAL_ERROR: "\u0915\u0941\u091B \u0917\u0921\u093C\u092C\u0921\u093C \u0939\u094B \u0917\u0908\u0964 \u0915\u0943\u092A\u092F\u093E \u092C\u093E\u0926 \u092E\u0947\u0902 \u0915\u094B\u0936\u093F\u0936 \u0915\u0930\u0947\u0902\u0964",
+  SUPERSEDED: "\u092F\u0939 \u0938\u0924\u094D\u092F\u093E\u092A\u0928 \u0915\u093F\u0938\u0940 \u0926\u0942\u0938\u0930\u0940 \u0935\u093F\u0902\u0921\u094B \u092E\u0947\u0902 \u0916\u094B\u0932\u093E \u0917\u092F\u093E \u0939\u0948\u0964",
+  TOO_MANY_ATTEMPTS: "\u0907\u0938 \u0928\u0947\u091F\u0935\u0930\u094D\u0915 \u0938\u0947 \u092C\u0939\u0941\u0924 \u0905\u0927\u093F\u0915 \u092A\u094D\u0930\u092F\u093E\u0938 \u0939\u0941\u090F\u0964 \u0915\u0943\u092A\u092F\u093E \u092C\u093E\u0926 \u092E\u0947\u0902 \u0915\u094B\u0936\u093F\u0936 \u0915\u0930\u0947\u0902\u0964",
+  PLAY_VIDEO: "\u0915\u0948\u092E\u0930\u093E \u0936\u0941\u0930\u0942 \u0915\u0930\u0928\u0947 \u0915\u0947 \u0932\u093F\u090F \u091F\u0948\u092A \u0915\u0930\u0947\u0902",
+  CAMERA_TIMEOUT: "\u0915\u0948\u092E\u0930\u093E \u0915\u0940 \u0905\u0928\u0941\u092E\u0924\u093F \u0938\u092E\u092F \u092A\u0930 \u0928\u0939\u0940\u0902 \u092E\u093F\u0932\u0940\u0964",
+  CAMERA_IN_USE: "\u0915\u0948\u092E\u0930\u093E \u0915\u093F\u0938\u0940 \u0926\u0942\u0938\u0930\u0947 \u0910\u092A \u092E\u0947\u0902 \u0907\u0938\u094D\u0924\u0947\u092E\u093E\u0932 \u0939\u094B \u0930\u0939\u093E \u0939\u0948\u0964",
+  NO_CAMERA: "\u0915\u094B\u0908 \u0915\u0948\u092E\u0930\u093E \u0928\u0939\u0940\u0902 \u092E\u093F\u0932\u093E\u0964",
+  HTTPS_REQUIRED: "\u092A\u0947\u091C HTTPS \u092A\u0930 \u0916\u094B\u0932\u093E \u091C\u093E\u0928\u093E \u091A\u093E\u0939\u093F\u090F\u0964"
+};
+var JA = {
+  NoFaceFound: "\u9854\u3092\u5186\u306E\u4E2D\u306B\u5165\u308C\u3066\u304F\u3060\u3055\u3044",
+  InvalidFaceYaw: "\u753B\u9762\u3092\u6B63\u9762\u304B\u3089\u898B\u3066\u304F\u3060\u3055\u3044",
+  InvalidFacePitch: "\u982D\u3092\u307E\u3063\u3059\u3050\u306B\u3057\u3066\u753B\u9762\u3092\u898B\u3066\u304F\u3060\u3055\u3044",
+  InvalidFaceEyeOcclusion: "\u76EE\u304C\u96A0\u308C\u306A\u3044\u3088\u3046\u306B\u3057\u3066\u304F\u3060\u3055\u3044",
+  InvalidFaceMouth: "\u53E3\u304C\u96A0\u308C\u306A\u3044\u3088\u3046\u306B\u3057\u3066\u304F\u3060\u3055\u3044",
+  TooFarAwayFromCamera: "\u3082\u3046\u5C11\u3057\u8FD1\u3065\u3044\u3066\u304F\u3060\u3055\u3044",
+  TooCloseFromCamera: "\u3082\u3046\u5C11\u3057\u96E2\u308C\u3066\u304F\u3060\u3055\u3044",
+  InvalidFaceOutOfImage: "\u9854\u5168\u4F53\u3092\u5186\u306E\u4E2D\u306B\u5165\u308C\u3066\u304F\u3060\u3055\u3044",
+  MultipleFaces: "\u6620\u308B\u306E\u306F1\u4EBA\u3060\u3051\u306B\u3057\u3066\u304F\u3060\u3055\u3044",
+  TooDark: "\u6697\u3059\u304E\u307E\u3059\u3002\u660E\u308B\u3044\u5834\u6240\u306B\u79FB\u52D5\u3057\u3066\u304F\u3060\u3055\u3044",
+  TooBright: "\u660E\u308B\u3059\u304E\u307E\u3059\u3002\u9854\u306B\u76F4\u63A5\u5149\u304C\u5F53\u305F\u3089\u306A\u3044\u3088\u3046\u306B\u3057\u3066\u304F\u3060\u3055\u3044",
+  FaceBlur: "\u753B\u50CF\u304C\u307C\u3084\u3051\u3066\u3044\u307E\u3059\u3002\u7AEF\u672B\u3092\u52D5\u304B\u3055\u306A\u3044\u3067\u304F\u3060\u3055\u3044",
+  KeepStill: "\u52D5\u304B\u306A\u3044\u3067\u304F\u3060\u3055\u3044",
+  ScreenBrightnessLow: "\u753B\u9762\u306E\u660E\u308B\u3055\u3092\u4E0A\u3052\u3066\u304F\u3060\u3055\u3044",
+  CAMERA_REQUESTING: "\u30AB\u30E1\u30E9\u3078\u306E\u30A2\u30AF\u30BB\u30B9\u3092\u8981\u6C42\u3057\u3066\u3044\u307E\u3059\u2026",
+  CAMERA_READY: "\u30AB\u30E1\u30E9\u306E\u6E96\u5099\u304C\u3067\u304D\u307E\u3057\u305F",
+  WS_CONNECTING: "\u63A5\u7D9A\u3057\u3066\u3044\u307E\u3059\u2026",
+  WS_CONNECTED: "\u63A5\u7D9A\u3057\u307E\u3057\u305F",
+  RTC_CONNECTING: "\u30D3\u30C7\u30AA\u3092\u958B\u59CB\u3057\u3066\u3044\u307E\u3059\u2026",
+  RTC_CONNECTED: "\u30D3\u30C7\u30AA\u3092\u958B\u59CB\u3057\u307E\u3057\u305F",
+  MIRROR: "\u4F4D\u7F6E\u3092\u78BA\u8A8D\u3057\u3066\u3044\u307E\u3059",
+  FLASHING: "\u753B\u9762\u306E\u8272\u304C\u5909\u308F\u308B\u9593\u306F\u52D5\u304B\u306A\u3044\u3067\u304F\u3060\u3055\u3044",
+  UPLOADING: "\u9001\u4FE1\u3057\u3066\u3044\u307E\u3059\u2026",
+  EVALUATING: "\u78BA\u8A8D\u3057\u3066\u3044\u307E\u3059\u2026",
+  FINISHED: "\u7D42\u4E86\u3057\u307E\u3057\u305F",
+  SUCCESS: "\u8A8D\u8A3C\u304C\u5B8C\u4E86\u3057\u307E\u3057\u305F\u3002",
+  LIVENESS_FAILED: "\u3054\u672C\u4EBA\u3067\u3042\u308B\u3053\u3068\u3092\u78BA\u8A8D\u3067\u304D\u307E\u305B\u3093\u3067\u3057\u305F\u3002\u3082\u3046\u4E00\u5EA6\u304A\u8A66\u3057\u304F\u3060\u3055\u3044\u3002",
+  MORE_RETRY_TIMES: "\u3053\u306E\u8A8D\u8A3C\u306E\u8A66\u884C\u56DE\u6570\u304C\u6B8B\u3063\u3066\u3044\u307E\u305B\u3093\u3002",
+  MIRROR_TIMEOUT: "\u6642\u9593\u5185\u306B\u9854\u3092\u691C\u51FA\u3067\u304D\u307E\u305B\u3093\u3067\u3057\u305F\u3002",
+  TOKEN_INVALID: "\u3053\u306E\u8A8D\u8A3C\u30EA\u30F3\u30AF\u306F\u7121\u52B9\u3067\u3059\u3002",
+  TOKEN_EXPIRED: "\u3053\u306E\u8A8D\u8A3C\u30EA\u30F3\u30AF\u306F\u6709\u52B9\u671F\u9650\u304C\u5207\u308C\u3066\u3044\u307E\u3059\u3002",
+  TOKEN_FINISHED: "\u3053\u306E\u8A8D\u8A3C\u306F\u3059\u3067\u306B\u5B8C\u4E86\u3057\u3066\u3044\u307E\u3059\u3002",
+  PERMISSIONS_ERROR: "\u30AB\u30E1\u30E9\u3078\u306E\u30A2\u30AF\u30BB\u30B9\u304C\u8A31\u53EF\u3055\u308C\u307E\u305B\u3093\u3067\u3057\u305F\u3002",
+  SUPPORT_ERROR: "\u3053\u306E\u30D6\u30E9\u30A6\u30B6\u3067\u306F\u8A8D\u8A3C\u306B\u30AB\u30E1\u30E9\u3092\u4F7F\u7528\u3067\u304D\u307E\u305B\u3093\u3002",
+  NETWORK_ERROR: "\u63A5\u7D9A\u304C\u5207\u308C\u307E\u3057\u305F\u3002\u30CD\u30C3\u30C8\u30EF\u30FC\u30AF\u3092\u78BA\u8A8D\u3057\u3066\u3001\u3082\u3046\u4E00\u5EA6\u304A\u8A66\u3057\u304F\u3060\u3055\u3044\u3002",
+  INTERNAL_ERROR: "\u554F\u984C\u304C\u767A\u751F\u3057\u307E\u3057\u305F\u3002\u3057\u3070\u3089\u304F\u3057\u3066\u304B\u3089\u3082\u3046\u4E00\u5EA6\u304A\u8A66\u3057\u304F\u3060\u3055\u3044\u3002",
+  SUPERSEDED: "\u3053\u306E\u8A8D\u8A3C\u306F\u5225\u306E\u30A6\u30A3\u30F3\u30C9\u30A6\u3067\u958B\u304B\u308C\u307E\u3057\u305F\u3002",
+  TOO_MANY_ATTEMPTS: "\u3053\u306E\u30CD\u30C3\u30C8\u30EF\u30FC\u30AF\u304B\u3089\u306E\u8A66\u884C\u304C\u591A\u3059\u304E\u307E\u3059\u3002\u3057\u3070\u3089\u304F\u3057\u3066\u304B\u3089\u304A\u8A66\u3057\u304F\u3060\u3055\u3044\u3002",
+  PLAY_VIDEO: "\u30BF\u30C3\u30D7\u3057\u3066\u30AB\u30E1\u30E9\u3092\u958B\u59CB",
+  CAMERA_TIMEOUT: "\u30AB\u30E1\u30E9\u306E\u8A31\u53EF\u304C\u6642\u9593\u5185\u306B\u5F97\u3089\u308C\u307E\u305B\u3093\u3067\u3057\u305F\u3002",
+  CAMERA_IN_USE: "\u30AB\u30E1\u30E9\u306F\u5225\u306E\u30A2\u30D7\u30EA\u3067\u4F7F\u7528\u4E2D\u3067\u3059\u3002",
+  NO_CAMERA: "\u30AB\u30E1\u30E9\u304C\u898B\u3064\u304B\u308A\u307E\u305B\u3093\u3002",
+  HTTPS_REQUIRED: "\u3053\u306E\u30DA\u30FC\u30B8\u306F HTTPS \u3067\u958B\u304F\u5FC5\u8981\u304C\u3042\u308A\u307E\u3059\u3002"
+};
+var LANGUAGES = Object.freeze(["en", "zh", "es", "fr", "de", "pt", "ru", "ar", "hi", "ja"]);
+var RTL_LANGUAGES = Object.freeze(["ar"]);
+var TABLES = Object.freeze({ en: EN, zh: ZH, es: ES, fr: FR, de: DE, pt: PT, ru: RU, ar: AR, hi: HI, ja: JA });
 function normalizeLanguage(lang) {
   if (lang === 1 || lang === "1") return "zh";
-  if (typeof lang === "string" && /^zh\b/i.test(lang.trim())) return "zh";
-  return "en";
+  if (typeof lang !== "string") return "en";
+  const primary = lang.trim().toLowerCase().split(/[-_]/)[0];
+  return Object.prototype.hasOwnProperty.call(TABLES, primary) ? primary : "en";
+}
+function textDirection(lang) {
+  return RTL_LANGUAGES.indexOf(normalizeLanguage(lang)) >= 0 ? "rtl" : "ltr";
 }
 function textFor(code, lang) {
   const t = TABLES[normalizeLanguage(lang)];
   return Object.prototype.hasOwnProperty.call(t, code) ? t[code] : "";
+}
+function joinSentences(a, b) {
+  if (!a || !b) return a || b;
+  return /[。！？]$/.test(a) ? a + b : a + " " + b;
 }
 
 // sdk/src/report.js
@@ -578,6 +957,7 @@ var RctVideo = class _RctVideo {
     this.version = SDK_VERSION;
     this.language = normalizeLanguage(this.options.language);
     this.languageFromServer = false;
+    this.tokenLanguage = null;
     this.failCount = 0;
     this.attempt = null;
     this.remaining = null;
@@ -590,9 +970,13 @@ var RctVideo = class _RctVideo {
     v.start();
     return v;
   }
-  /** The text for a tip, status or result code in "en"/"zh" (or "0"/"1"). */
+  /** The text for a tip, status or result code in a language (a code of RctVideo.languages, a BCP 47 tag, or "0"/"1"); unknown languages are English. */
   static text(code, language) {
     return textFor(code, language);
+  }
+  /** "rtl" or "ltr": the writing direction of a language's texts. */
+  static direction(language) {
+    return textDirection(language);
   }
   /** Starts a run; a no-op while one is in progress. */
   start() {
@@ -643,12 +1027,28 @@ var Run = class {
   begin() {
     this.steps().catch((e) => this.finish(false, "INTERNAL_ERROR", String(e && e.message || e)));
   }
-  // Until the server's config names the token language, messages follow the
-  // page's language option or, failing that, the browser's.
+  // The language of the texts. The page's language option or, failing that,
+  // the browser's, until the server's config names the token's language.
+  // Then the token decides, except that a token in English (get_token's
+  // default, which cannot name any language but English and Chinese) gives
+  // way to the page's or browser's language when that is one of the others.
   lang() {
+    const o = this.o;
+    const wanted = normalizeLanguage(o.language != null && o.language !== "" ? o.language : this.env.navigatorLanguage);
     const owner = this.owner;
-    if (owner.languageFromServer || this.o.language != null) return owner.language;
-    return normalizeLanguage(this.env.navigatorLanguage);
+    if (!owner.languageFromServer) return wanted;
+    const token = owner.tokenLanguage;
+    if (token !== "en") return token;
+    return wanted === "zh" ? "en" : wanted;
+  }
+  // The server's text is in the token's language (English or Chinese): used
+  // as is when the page shows that language (or, before the config, one the
+  // token could name), else replaced by the SDK's own text.
+  localText(code, serverText) {
+    const lang = this.lang();
+    const token = this.owner.tokenLanguage;
+    if (lang === token || token == null && (lang === "en" || lang === "zh")) return serverText || textFor(code, lang);
+    return textFor(code, lang) || serverText;
   }
   async steps() {
     const env = this.env;
@@ -659,8 +1059,9 @@ var Run = class {
     this.wrapper = wrapper;
     if (!o.token) return this.finish(false, "TOKEN_INVALID", "");
     if (!env.getUserMedia || !env.WebSocket || !env.Blob) {
-      const why = env.isSecureContext ? "" : this.lang() === "zh" ? "\u9875\u9762\u9700\u901A\u8FC7 HTTPS \u8BBF\u95EE\u3002" : " The page must be served over HTTPS.";
-      return this.finish(false, "SUPPORT_ERROR", textFor("SUPPORT_ERROR", this.lang()) + why);
+      const lang = this.lang();
+      const why = env.isSecureContext ? "" : textFor("HTTPS_REQUIRED", lang);
+      return this.finish(false, "SUPPORT_ERROR", joinSentences(textFor("SUPPORT_ERROR", lang), why));
     }
     let url;
     try {
@@ -747,7 +1148,10 @@ var Run = class {
     const doc = this.env.document;
     const b = doc.createElement("button");
     b.type = "button";
-    b.textContent = textFor("PLAY_VIDEO", this.lang());
+    const lang = this.lang();
+    b.textContent = textFor("PLAY_VIDEO", lang);
+    b.setAttribute("lang", lang);
+    b.setAttribute("dir", textDirection(lang));
     const st = b.style;
     st.position = "absolute";
     st.left = "50%";
@@ -805,19 +1209,21 @@ var Run = class {
       case "config":
         return this.onConfig(m);
       case "tip":
-        return this.call("tipListener", m.code, m.text || textFor(m.code, this.lang()));
+        return this.call("tipListener", m.code, this.localText(m.code, m.text));
       case "status":
         if (m.code === "MIRROR" && this.capturer && !this.flashing) this.capturer.setMode(MODE_PREVIEW);
         return this.status(m.code);
       case "color":
         return this.onColor(m);
-      case "result":
+      case "result": {
         this.owner.attempt = m.attempt;
         this.owner.remaining = m.remaining;
-        return this.finish(m.success, normalizeResultCode(m.code), m.message);
+        const code = normalizeResultCode(m.code);
+        return this.finish(m.success, code, this.localText(code, m.message));
+      }
       case "error": {
         const code = normalizeResultCode(m.code) || "INTERNAL_ERROR";
-        return this.finish(false, code, m.message);
+        return this.finish(false, code, this.localText(code, m.message));
       }
       default:
     }
@@ -825,9 +1231,10 @@ var Run = class {
   onConfig(m) {
     const owner = this.owner;
     if (m.language != null) {
-      owner.language = normalizeLanguage(m.language);
+      owner.tokenLanguage = normalizeLanguage(m.language);
       owner.languageFromServer = true;
     }
+    owner.language = this.lang();
     owner.attempt = m.attempt;
     owner.maxUploadTimes = m.max_upload_times;
     if (this.configured) {
@@ -987,16 +1394,15 @@ function cameraErrorCode(e) {
   }
 }
 function cameraErrorMessage(e, lang) {
-  const zh = lang === "zh";
   switch (e && e.name) {
     case "TimeoutError":
-      return zh ? "\u7B49\u5F85\u6444\u50CF\u5934\u6743\u9650\u8D85\u65F6\u3002" : "Camera permission was not granted in time.";
+      return textFor("CAMERA_TIMEOUT", lang);
     case "NotReadableError":
     case "TrackStartError":
-      return zh ? "\u6444\u50CF\u5934\u6B63\u88AB\u5176\u4ED6\u5E94\u7528\u4F7F\u7528\u3002" : "The camera is being used by another app.";
+      return textFor("CAMERA_IN_USE", lang);
     case "NotFoundError":
     case "DevicesNotFoundError":
-      return zh ? "\u672A\u627E\u5230\u6444\u50CF\u5934\u3002" : "No camera was found.";
+      return textFor("NO_CAMERA", lang);
     default:
       return textFor(cameraErrorCode(e), lang);
   }
@@ -1005,6 +1411,7 @@ function cssSize(v) {
   if (typeof v === "number") return v + "px";
   return v == null || v === "" ? "auto" : String(v);
 }
+RctVideo.languages = LANGUAGES;
 
 // sdk/src/index.js
 var RtcVideo = RctVideo;
