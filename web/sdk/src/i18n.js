@@ -57,6 +57,11 @@ const EN = {
   CAMERA_IN_USE: 'The camera is being used by another app.',
   NO_CAMERA: 'No camera was found.',
   HTTPS_REQUIRED: 'The page must be served over HTTPS.',
+
+  // Before the colours (photosensitivityWarning).
+  PHOTOSENSITIVITY_WARNING: 'Warning: the screen will flash bright colours, changing up to 4 times a second for up to 5 seconds. If you are sensitive to flashing light or have photosensitive epilepsy, do not continue.',
+  PHOTOSENSITIVITY_CONTINUE: 'Continue',
+  PHOTOSENSITIVITY_DECLINE: 'Not now',
 };
 
 const ZH = {
@@ -107,6 +112,11 @@ const ZH = {
   CAMERA_IN_USE: '摄像头正被其他应用使用。',
   NO_CAMERA: '未找到摄像头。',
   HTTPS_REQUIRED: '页面需通过 HTTPS 访问。',
+
+  // Before the colours (photosensitivityWarning).
+  PHOTOSENSITIVITY_WARNING: '警告：屏幕将闪烁明亮的颜色，每秒最多变换 4 次，最长持续 5 秒。如果您对闪光敏感或患有光敏性癫痫，请不要继续。',
+  PHOTOSENSITIVITY_CONTINUE: '继续',
+  PHOTOSENSITIVITY_DECLINE: '暂不继续',
 };
 
 const ES = {
@@ -157,6 +167,11 @@ const ES = {
   CAMERA_IN_USE: 'Otra aplicación está usando la cámara.',
   NO_CAMERA: 'No se encontró ninguna cámara.',
   HTTPS_REQUIRED: 'La página debe abrirse por HTTPS.',
+
+  // Before the colours (photosensitivityWarning).
+  PHOTOSENSITIVITY_WARNING: 'Aviso: la pantalla destellará colores intensos, cambiando hasta 4 veces por segundo durante un máximo de 5 segundos. Si es sensible a las luces intermitentes o tiene epilepsia fotosensible, no continúe.',
+  PHOTOSENSITIVITY_CONTINUE: 'Continuar',
+  PHOTOSENSITIVITY_DECLINE: 'Ahora no',
 };
 
 const FR = {
@@ -207,6 +222,11 @@ const FR = {
   CAMERA_IN_USE: 'La caméra est utilisée par une autre application.',
   NO_CAMERA: 'Aucune caméra trouvée.',
   HTTPS_REQUIRED: 'La page doit être ouverte en HTTPS.',
+
+  // Before the colours (photosensitivityWarning).
+  PHOTOSENSITIVITY_WARNING: 'Avertissement : l’écran va clignoter en couleurs vives, jusqu’à 4 changements par seconde pendant 5 secondes au plus. Si vous êtes sensible aux lumières clignotantes ou souffrez d’épilepsie photosensible, ne continuez pas.',
+  PHOTOSENSITIVITY_CONTINUE: 'Continuer',
+  PHOTOSENSITIVITY_DECLINE: 'Pas maintenant',
 };
 
 const DE = {
@@ -257,6 +277,11 @@ const DE = {
   CAMERA_IN_USE: 'Die Kamera wird von einer anderen App verwendet.',
   NO_CAMERA: 'Es wurde keine Kamera gefunden.',
   HTTPS_REQUIRED: 'Die Seite muss über HTTPS geladen werden.',
+
+  // Before the colours (photosensitivityWarning).
+  PHOTOSENSITIVITY_WARNING: 'Warnung: Der Bildschirm blinkt in kräftigen Farben und wechselt bis zu 4-mal pro Sekunde, höchstens 5 Sekunden lang. Wenn Sie empfindlich auf Lichtblitze reagieren oder an fotosensitiver Epilepsie leiden, fahren Sie nicht fort.',
+  PHOTOSENSITIVITY_CONTINUE: 'Weiter',
+  PHOTOSENSITIVITY_DECLINE: 'Nicht jetzt',
 };
 
 const PT = {
@@ -307,6 +332,11 @@ const PT = {
   CAMERA_IN_USE: 'A câmera está sendo usada por outro aplicativo.',
   NO_CAMERA: 'Nenhuma câmera foi encontrada.',
   HTTPS_REQUIRED: 'A página precisa ser aberta via HTTPS.',
+
+  // Before the colours (photosensitivityWarning).
+  PHOTOSENSITIVITY_WARNING: 'Aviso: a tela vai piscar em cores fortes, mudando até 4 vezes por segundo por até 5 segundos. Se você é sensível a luzes piscantes ou tem epilepsia fotossensível, não continue.',
+  PHOTOSENSITIVITY_CONTINUE: 'Continuar',
+  PHOTOSENSITIVITY_DECLINE: 'Agora não',
 };
 
 const RU = {
@@ -357,6 +387,11 @@ const RU = {
   CAMERA_IN_USE: 'Камера занята другим приложением.',
   NO_CAMERA: 'Камера не найдена.',
   HTTPS_REQUIRED: 'Страница должна открываться по HTTPS.',
+
+  // Before the colours (photosensitivityWarning).
+  PHOTOSENSITIVITY_WARNING: 'Внимание: экран будет мигать яркими цветами, меняя их до 4 раз в секунду в течение не более 5 секунд. Если вы чувствительны к мигающему свету или у вас фоточувствительная эпилепсия, не продолжайте.',
+  PHOTOSENSITIVITY_CONTINUE: 'Продолжить',
+  PHOTOSENSITIVITY_DECLINE: 'Не сейчас',
 };
 
 const AR = {
@@ -407,6 +442,11 @@ const AR = {
   CAMERA_IN_USE: 'الكاميرا مستخدمة من تطبيق آخر.',
   NO_CAMERA: 'لم يتم العثور على كاميرا.',
   HTTPS_REQUIRED: 'يجب فتح الصفحة عبر HTTPS.',
+
+  // Before the colours (photosensitivityWarning).
+  PHOTOSENSITIVITY_WARNING: 'تحذير: ستومض الشاشة بألوان ساطعة، وتتغير حتى 4 مرات في الثانية لمدة تصل إلى 5 ثوانٍ. إذا كنت حساسًا للضوء الوامض أو مصابًا بالصرع الحساس للضوء، فلا تتابع.',
+  PHOTOSENSITIVITY_CONTINUE: 'متابعة',
+  PHOTOSENSITIVITY_DECLINE: 'ليس الآن',
 };
 
 const HI = {
@@ -457,6 +497,11 @@ const HI = {
   CAMERA_IN_USE: 'कैमरा किसी दूसरे ऐप में इस्तेमाल हो रहा है।',
   NO_CAMERA: 'कोई कैमरा नहीं मिला।',
   HTTPS_REQUIRED: 'पेज HTTPS पर खोला जाना चाहिए।',
+
+  // Before the colours (photosensitivityWarning).
+  PHOTOSENSITIVITY_WARNING: 'चेतावनी: स्क्रीन चमकीले रंगों में चमकेगी, जो एक सेकंड में 4 बार तक, अधिकतम 5 सेकंड तक बदलेंगे। यदि आप चमकती रोशनी के प्रति संवेदनशील हैं या आपको प्रकाश-संवेदी मिर्गी है, तो आगे न बढ़ें।',
+  PHOTOSENSITIVITY_CONTINUE: 'जारी रखें',
+  PHOTOSENSITIVITY_DECLINE: 'अभी नहीं',
 };
 
 const JA = {
@@ -507,6 +552,11 @@ const JA = {
   CAMERA_IN_USE: 'カメラは別のアプリで使用中です。',
   NO_CAMERA: 'カメラが見つかりません。',
   HTTPS_REQUIRED: 'このページは HTTPS で開く必要があります。',
+
+  // Before the colours (photosensitivityWarning).
+  PHOTOSENSITIVITY_WARNING: '注意：画面が明るい色で点滅し、毎秒最大4回、最長5秒間色が変わります。点滅する光に敏感な方や光過敏性てんかんのある方は、続けないでください。',
+  PHOTOSENSITIVITY_CONTINUE: '続ける',
+  PHOTOSENSITIVITY_DECLINE: '今はやめる',
 };
 
 /** Every language with texts, English first (the fallback). */

@@ -29,6 +29,7 @@ const DEFAULTS = {
   WebRTCTimeout: 6000,
   onlyFailCode: true,
   mirror: true,
+  photosensitivityWarning: false,
 };
 
 const CAMERA_CONSTRAINTS = {
@@ -42,6 +43,16 @@ const CAMERA_CONSTRAINTS = {
 };
 
 const WS_OPEN = 1;
+
+/**
+ * The shortest time a colour stays on screen, in ms: the server's minimum
+ * hold (internal/liveness MinHold). The SDK never makes two screen changes
+ * (a colour, or the end of the colours) closer than this, whenever the
+ * server's messages arrive, so the screen changes at most
+ * floor(1000 / MIN_HOLD_MS) + 1 = 4 times in any second (docs/liveness.md,
+ * Photosensitivity).
+ */
+export const MIN_HOLD_MS = 300;
 
 function noop() {}
 
@@ -148,6 +159,12 @@ class Run {
     this.flashing = false;
     this.lastStatus = '';
     this.colorGen = 0;
+    // The colour guard: when the screen last changed (perfNow ms), colour
+    // messages waiting for MIN_HOLD_MS to pass, and the timer that waits.
+    this.lastChange = null;
+    this.colorQueue = [];
+    this.colorTimer = null;
+    this.warning = null;
     this.stream = null;
     this.video = null;
     this.playButton = null;
@@ -224,6 +241,19 @@ class Run {
     }
     if (env.window && env.window.addEventListener) env.window.addEventListener('pagehide', this.onPageHide);
 
+    if (o.photosensitivityWarning) {
+      const go = await this.askPhotosensitivity();
+      if (this.done) return;
+      if (!go) {
+        // Not a result: nothing was attempted. The page decides what the
+        // person can do instead (docs/liveness.md, Photosensitivity).
+        this.done = true;
+        this.teardown();
+        this.call('photosensitivityDeclined');
+        return;
+      }
+    }
+
     this.status('CAMERA_REQUESTING');
     let stream;
     try {
@@ -289,6 +319,62 @@ class Run {
         if (!this.done && e && e.name === 'NotAllowedError') this.autoplayFailed();
       });
     }
+  }
+
+  // Asks, before the camera and so before any colour, whether the person
+  // wants to go on with flashing colours: the page's own function, or the
+  // SDK's overlay in the video wrapper. Resolves true to go on.
+  askPhotosensitivity() {
+    const lang = this.lang();
+    const text = textFor('PHOTOSENSITIVITY_WARNING', lang);
+    return new Promise((resolve) => {
+      const answer = (yes) => {
+        if (!this.warning) return;
+        this.removeWarning();
+        resolve(yes);
+      };
+      this.warning = { answer, el: null };
+      if (typeof this.o.photosensitivityWarning === 'function') {
+        this.call('photosensitivityWarning', text, () => answer(true), () => answer(false), lang);
+        return;
+      }
+      const doc = this.env.document;
+      const box = doc.createElement('div');
+      box.setAttribute('role', 'alertdialog');
+      box.setAttribute('lang', lang);
+      box.setAttribute('dir', textDirection(lang));
+      Object.assign(box.style, {
+        position: 'absolute', inset: '0', display: 'flex', flexDirection: 'column', justifyContent: 'center',
+        alignItems: 'center', gap: '12px', padding: '16px', boxSizing: 'border-box', textAlign: 'center',
+        font: '500 15px/1.4 system-ui, sans-serif', color: '#fff', background: 'rgba(0,0,0,0.85)', zIndex: '1',
+      });
+      const p = doc.createElement('p');
+      p.textContent = text;
+      p.style.margin = '0';
+      box.appendChild(p);
+      const button = (code, primary, yes) => {
+        const b = doc.createElement('button');
+        b.type = 'button';
+        b.textContent = textFor(code, lang);
+        Object.assign(b.style, {
+          padding: '10px 20px', font: '600 15px/1.2 system-ui, sans-serif', border: '0', borderRadius: '20px',
+          cursor: 'pointer', color: primary ? '#000' : '#fff', background: primary ? '#fff' : 'transparent',
+        });
+        b.addEventListener('click', () => answer(yes));
+        box.appendChild(b);
+      };
+      button('PHOTOSENSITIVITY_CONTINUE', true, true);
+      button('PHOTOSENSITIVITY_DECLINE', false, false);
+      if (!this.wrapper.style.position) this.wrapper.style.position = 'relative';
+      this.wrapper.appendChild(box);
+      this.warning.el = box;
+    });
+  }
+
+  removeWarning() {
+    const w = this.warning;
+    this.warning = null;
+    if (w && w.el && w.el.parentNode) w.el.parentNode.removeChild(w.el);
   }
 
   autoplayFailed() {
@@ -440,8 +526,38 @@ class Run {
     this.status('MIRROR');
   }
 
+  // The colour guard: a colour message (or the end of the colours) that
+  // would change the screen less than MIN_HOLD_MS after the last change
+  // waits, in order, until that much has passed. The server holds each
+  // colour at least that long, so only messages bunched by the network
+  // wait; the end of the colours drops colours still waiting (the server
+  // has moved on) but not the wait itself.
   onColor(m) {
+    if (m.status !== 'COLORING') this.colorQueue = [];
+    this.colorQueue.push(m);
+    this.drainColors();
+  }
+
+  drainColors() {
+    const env = this.env;
+    if (this.colorTimer != null) env.clearTimeout(this.colorTimer);
+    this.colorTimer = null;
+    while (this.colorQueue.length && !this.done) {
+      const wait = this.lastChange == null ? 0 : this.lastChange + MIN_HOLD_MS - env.clock.perfNow();
+      if (wait > 0) {
+        this.colorTimer = env.setTimeout(() => {
+          this.colorTimer = null;
+          this.drainColors();
+        }, wait);
+        return;
+      }
+      this.showColor(this.colorQueue.shift());
+    }
+  }
+
+  showColor(m) {
     const c = this.capturer;
+    this.lastChange = this.env.clock.perfNow();
     if (m.status === 'COLORING') {
       if (!this.flashing) {
         this.flashing = true;
@@ -455,6 +571,8 @@ class Run {
       // may carry the colour), the second one after it (shown).
       this.env.raf(() => {
         if (this.done || gen !== this.colorGen) return;
+        // The change is on screen from this frame: the guard counts from here.
+        this.lastChange = Math.max(this.lastChange, this.env.clock.perfNow());
         if (c) c.setColorIndex(m.index);
         this.env.raf(() => {
           if (this.done) return;
@@ -498,6 +616,11 @@ class Run {
     const env = this.env;
     if (this.wsTimer != null) env.clearTimeout(this.wsTimer);
     this.wsTimer = null;
+    if (this.colorTimer != null) env.clearTimeout(this.colorTimer);
+    this.colorTimer = null;
+    this.colorQueue = [];
+    // A warning still open is answered "no", so that steps() returns.
+    if (this.warning) this.warning.answer(false);
     if (this.capturer) this.capturer.stop();
     if (env.window && env.window.removeEventListener) env.window.removeEventListener('pagehide', this.onPageHide);
     const ws = this.ws;

@@ -75,6 +75,7 @@ test('minified UMD runs a whole verification', async () => {
   h.clock.frame();
   h.created.video[0].deliverFrame(h.clock.now, {});
   h.clock.frame();
+  h.clock.now += 700;
   ws.serverSend({ type: 'color', status: 'DONE', color: '', index: 4, sum: 4, seq_id: 'z', hold_ms: 0 });
   ws.serverSend({ type: 'result', success: true, code: 'SUCCESS', message: '', attempt: 1, remaining: 0 });
   assert.deepEqual(rec.of('tip'), [['NoFaceFound', '请将脸部置于圆框内']]);

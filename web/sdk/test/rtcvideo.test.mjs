@@ -193,6 +193,7 @@ test('env report after config, and after each sequence with its frame-time sourc
   video.deliverFrame(c.clock.now, { expectedDisplayTime: c.clock.now + 5 });
   c.clock.now += 40;
   video.deliverFrame(c.clock.now, {});
+  c.clock.now += 180; // the server holds a colour at least 300 ms
   c.ws.serverSend({ type: 'color', status: 'DONE', color: '', index: 1, sum: 1, seq_id: 'S', hold_ms: 0 });
   envs = c.ws.json().filter((m) => m.type === 'env');
   assert.equal(envs.length, 2);
@@ -215,16 +216,55 @@ test('env report: an automated browser with a replaced getUserMedia says so', as
   assert.equal(env.media_patched, true);
 });
 
-test('a colour replaced before it was painted is not acknowledged', async () => {
-  const c = await connected();
-  c.ws.serverSend({ type: 'color', status: 'COLORING', color: '#FF0000', index: 1, sum: 2, seq_id: 'S', hold_ms: 1 });
-  c.ws.serverSend({ type: 'color', status: 'COLORING', color: '#00FF00', index: 2, sum: 2, seq_id: 'S', hold_ms: 1 });
+test('colour guard: changes bunched by the network are spaced MIN_HOLD_MS apart, each acknowledged', async () => {
+  const at = [];
+  let clock = null;
+  const c = await connected({ colorListener: (...a) => at.push([clock.now, ...a]) });
+  clock = c.clock;
+  const colors = () => at.map((x) => x.slice(1));
+  // Three colours arrive together (a stalled downlink), then DONE.
+  c.ws.serverSend({ type: 'color', status: 'COLORING', color: '#FF0000', index: 1, sum: 3, seq_id: 'S' });
+  c.ws.serverSend({ type: 'color', status: 'COLORING', color: '#00FF00', index: 2, sum: 3, seq_id: 'S' });
+  c.ws.serverSend({ type: 'color', status: 'COLORING', color: '#0000FF', index: 3, sum: 3, seq_id: 'S' });
+  assert.equal(at.length, 1, 'only the first at once');
+  c.clock.now += 16;
+  c.clock.frame(); // colour 1 goes on screen here: the guard counts from this frame
+  c.clock.frame();
+  c.clock.advance(299);
+  assert.equal(colors().length, 1, 'not before 300 ms after the change');
+  c.clock.advance(1);
+  assert.deepEqual(colors().at(-1), ['#00FF00', 'COLORING', 2, 3]);
   c.clock.frame();
   c.clock.frame();
+  // DONE arrives 100 ms after colour 2 and drops nothing shown; colour 3,
+  // still waiting, is dropped (the server has moved on), DONE waits.
+  c.clock.advance(100);
+  c.ws.serverSend({ type: 'color', status: 'DONE', color: '', index: 3, sum: 3, seq_id: 'S' });
+  assert.equal(colors().length, 2);
+  assert.notEqual(c.of('status').at(-1)[0], 'EVALUATING');
+  c.clock.advance(200);
+  assert.deepEqual(colors().map((x) => x[0] || x[1]), ['#FF0000', '#00FF00', 'DONE']);
+  assert.equal(c.of('status').at(-1)[0], 'EVALUATING');
+  assert.deepEqual(at.slice(1).map((x, i) => x[0] - at[i][0]), [316, 300]);
   assert.deepEqual(
     c.ws.json().filter((m) => m.type === 'shown').map((m) => m.index),
-    [2],
+    [1, 2],
   );
+});
+
+test('colour guard: on-time colours are not delayed, and a result cancels a waiting DONE', async () => {
+  const c = await connected();
+  c.ws.serverSend({ type: 'color', status: 'COLORING', color: '#FF0000', index: 1, sum: 2, seq_id: 'S' });
+  c.clock.frame();
+  c.clock.advance(300);
+  c.ws.serverSend({ type: 'color', status: 'COLORING', color: '#00FF00', index: 2, sum: 2, seq_id: 'S' });
+  assert.equal(c.of('color').length, 2, 'a colour 300 ms after the last change shows at once');
+  c.clock.frame();
+  c.ws.serverSend({ type: 'color', status: 'DONE', color: '', index: 2, sum: 2, seq_id: 'S' });
+  c.ws.serverSend({ type: 'result', success: false, code: 'NETWORK_ERROR', message: '', attempt: 1, remaining: 0 });
+  c.clock.advance(1000);
+  assert.equal(c.of('color').length, 2, 'no colour change after the result');
+  assert.equal(c.of('result').length, 1);
 });
 
 test('DONE waits for the verdict, RESET returns to the mirror stage', async () => {
@@ -232,6 +272,7 @@ test('DONE waits for the verdict, RESET returns to the mirror stage', async () =
   const video = c.created.video[0];
   c.ws.serverSend({ type: 'color', status: 'COLORING', color: '#0000FF', index: 1, sum: 1, seq_id: 'S', hold_ms: 1 });
   c.clock.frame();
+  c.clock.advance(300);
   c.ws.serverSend({ type: 'color', status: 'RESET', color: '', index: 1, sum: 1, seq_id: 'S', hold_ms: 0 });
   assert.deepEqual(c.of('color').at(-1), ['', 'RESET', 1, 1]);
   assert.equal(c.of('status').at(-1)[0], 'MIRROR');
@@ -242,6 +283,7 @@ test('DONE waits for the verdict, RESET returns to the mirror stage', async () =
   assert.deepEqual([fs.at(-1).kind, fs.at(-1).colorIndex], [1, 0]);
 
   c.ws.serverSend({ type: 'color', status: 'COLORING', color: '#00FF00', index: 1, sum: 1, seq_id: 'T', hold_ms: 1 });
+  c.clock.advance(300);
   c.ws.serverSend({ type: 'color', status: 'DONE', color: '', index: 1, sum: 1, seq_id: 'T', hold_ms: 0 });
   assert.equal(c.of('status').at(-1)[0], 'EVALUATING');
   n = c.ws.binaries().length;
@@ -572,4 +614,87 @@ test('camera failures are explained in the page language', async () => {
   new RctVideo(rec.options, h.env).start();
   await settle();
   assert.deepEqual(rec.of('result')[0].slice(1, 3), ['SUPPORT_ERROR', 'No se encontró ninguna cámara.']);
+});
+
+test('photosensitivityWarning: true shows the SDK overlay before the camera; Continue starts it', async () => {
+  const h = makeEnv();
+  let camera = 0;
+  const gum = h.env.getUserMedia;
+  h.env.getUserMedia = (c) => (camera++, gum(c));
+  const rec = recordingOptions({ photosensitivityWarning: true, language: 'de' });
+  new RctVideo(rec.options, h.env).start();
+  await settle();
+  assert.equal(camera, 0, 'no camera while the warning is open');
+  assert.equal(FakeWebSocket.all.length, 0);
+  assert.deepEqual(rec.of('status'), []);
+  const box = h.wrapper.children[0];
+  assert.equal(box.attributes.role, 'alertdialog');
+  assert.equal(box.attributes.lang, 'de');
+  assert.equal(box.children[0].textContent, RctVideo.text('PHOTOSENSITIVITY_WARNING', 'de'));
+  const [go, no] = box.children.slice(1);
+  assert.deepEqual([go.textContent, no.textContent], ['Weiter', 'Nicht jetzt']);
+  go.dispatch('click');
+  no.dispatch('click'); // a second answer is ignored
+  await settle();
+  assert.equal(camera, 1);
+  assert.ok(!h.wrapper.children.includes(box), 'overlay removed');
+  assert.equal(h.wrapper.children[0].tagName, 'VIDEO');
+  assert.ok(FakeWebSocket.last, 'connecting');
+  assert.deepEqual(rec.of('declined'), []);
+});
+
+test('photosensitivityWarning: declining ends the run without camera or result', async () => {
+  const h = makeEnv();
+  const rec = recordingOptions({ photosensitivityWarning: true });
+  rec.options.photosensitivityDeclined = () => rec.log.push(['declined']);
+  const v = new RctVideo(rec.options, h.env);
+  v.start();
+  await settle();
+  h.wrapper.children[0].children[2].dispatch('click');
+  await settle();
+  assert.equal(h.streams.length, 0);
+  assert.equal(FakeWebSocket.all.length, 0);
+  assert.equal(h.wrapper.children.length, 0);
+  assert.deepEqual(rec.of('declined'), [[]]);
+  assert.deepEqual(rec.of('result'), []);
+  // The person may change their mind: start() asks again.
+  v.start();
+  await settle();
+  assert.equal(h.wrapper.children[0].attributes.role, 'alertdialog');
+});
+
+test('photosensitivityWarning: a page function gets the text and answers; stop() while asking', async () => {
+  const h = makeEnv();
+  const asked = [];
+  const rec = recordingOptions({
+    language: 'ja',
+    photosensitivityWarning: (text, proceed, decline, language) => asked.push({ text, proceed, decline, language }),
+  });
+  const v = new RctVideo(rec.options, h.env);
+  v.start();
+  await settle();
+  assert.equal(asked.length, 1);
+  assert.equal(asked[0].language, 'ja');
+  assert.match(asked[0].text, /4.*5/);
+  assert.equal(h.wrapper.children.length, 0, 'no SDK overlay');
+  v.stop();
+  asked[0].proceed(); // too late: the run is over
+  await settle();
+  assert.equal(h.streams.length, 0);
+  assert.deepEqual(rec.of('result'), []);
+  v.start();
+  await settle();
+  asked[1].proceed();
+  await settle();
+  assert.equal(h.streams.length, 1);
+});
+
+test('the warning states the rate the colour guard allows, in every language', async () => {
+  const { MIN_HOLD_MS } = await import('../src/rtcvideo.js');
+  // Changes MIN_HOLD_MS apart: at most this many in any one second.
+  const perSecond = Math.floor(1000 / MIN_HOLD_MS) + 1;
+  for (const lang of RctVideo.languages) {
+    const nums = RctVideo.text('PHOTOSENSITIVITY_WARNING', lang).match(/\d+/g);
+    assert.equal(nums[0], String(perSecond), lang);
+  }
 });

@@ -62,7 +62,22 @@ export type ResultCode =
   | 'TOO_MANY_ATTEMPTS';
 
 /** Further keys of RctVideo.text: the play button and camera failure details. */
-export type MessageCode = 'PLAY_VIDEO' | 'CAMERA_TIMEOUT' | 'CAMERA_IN_USE' | 'NO_CAMERA' | 'HTTPS_REQUIRED';
+export type MessageCode =
+  | 'PLAY_VIDEO'
+  | 'CAMERA_TIMEOUT'
+  | 'CAMERA_IN_USE'
+  | 'NO_CAMERA'
+  | 'HTTPS_REQUIRED'
+  | 'PHOTOSENSITIVITY_WARNING'
+  | 'PHOTOSENSITIVITY_CONTINUE'
+  | 'PHOTOSENSITIVITY_DECLINE';
+
+/**
+ * A page's own photosensitivity warning: show `text` (in `language`), then
+ * call `proceed()` to start the camera or `decline()` to end the run
+ * (photosensitivityDeclined follows, no resultCallback).
+ */
+export type PhotosensitivityWarning = (text: string, proceed: () => void, decline: () => void, language: Language) => void;
 
 /** Every code RctVideo.text has a text for. */
 export type TextCode = TipCode | StatusCode | ResultCode | MessageCode;
@@ -135,6 +150,16 @@ export interface RctVideoOptions {
   language?: LanguageInput;
   /** Glint: show the preview mirrored (frames sent are never mirrored). Default true. */
   mirror?: boolean;
+  /**
+   * Glint: ask before the camera starts (so before any colour) whether the
+   * person wants to see flashing colours. `true`: the SDK's own overlay in
+   * videoWrapper, with Continue and Not now; a function: the page's own
+   * warning. Default false (pages written for Megvii's SDK are unchanged).
+   * The text: `RctVideo.text('PHOTOSENSITIVITY_WARNING', language)`.
+   */
+  photosensitivityWarning?: boolean | PhotosensitivityWarning;
+  /** Glint: the person declined at the photosensitivity warning; the run has ended without a result. */
+  photosensitivityDeclined?: () => void;
 }
 
 /** The recorder object, call-compatible with Megvii's raw-jssdk. */

@@ -408,7 +408,11 @@ var EN = {
   CAMERA_TIMEOUT: "Camera permission was not granted in time.",
   CAMERA_IN_USE: "The camera is being used by another app.",
   NO_CAMERA: "No camera was found.",
-  HTTPS_REQUIRED: "The page must be served over HTTPS."
+  HTTPS_REQUIRED: "The page must be served over HTTPS.",
+  // Before the colours (photosensitivityWarning).
+  PHOTOSENSITIVITY_WARNING: "Warning: the screen will flash bright colours, changing up to 4 times a second for up to 5 seconds. If you are sensitive to flashing light or have photosensitive epilepsy, do not continue.",
+  PHOTOSENSITIVITY_CONTINUE: "Continue",
+  PHOTOSENSITIVITY_DECLINE: "Not now"
 };
 var ZH = {
   NoFaceFound: "\u8BF7\u5C06\u8138\u90E8\u7F6E\u4E8E\u5706\u6846\u5185",
@@ -453,7 +457,11 @@ var ZH = {
   CAMERA_TIMEOUT: "\u7B49\u5F85\u6444\u50CF\u5934\u6743\u9650\u8D85\u65F6\u3002",
   CAMERA_IN_USE: "\u6444\u50CF\u5934\u6B63\u88AB\u5176\u4ED6\u5E94\u7528\u4F7F\u7528\u3002",
   NO_CAMERA: "\u672A\u627E\u5230\u6444\u50CF\u5934\u3002",
-  HTTPS_REQUIRED: "\u9875\u9762\u9700\u901A\u8FC7 HTTPS \u8BBF\u95EE\u3002"
+  HTTPS_REQUIRED: "\u9875\u9762\u9700\u901A\u8FC7 HTTPS \u8BBF\u95EE\u3002",
+  // Before the colours (photosensitivityWarning).
+  PHOTOSENSITIVITY_WARNING: "\u8B66\u544A\uFF1A\u5C4F\u5E55\u5C06\u95EA\u70C1\u660E\u4EAE\u7684\u989C\u8272\uFF0C\u6BCF\u79D2\u6700\u591A\u53D8\u6362 4 \u6B21\uFF0C\u6700\u957F\u6301\u7EED 5 \u79D2\u3002\u5982\u679C\u60A8\u5BF9\u95EA\u5149\u654F\u611F\u6216\u60A3\u6709\u5149\u654F\u6027\u766B\u75EB\uFF0C\u8BF7\u4E0D\u8981\u7EE7\u7EED\u3002",
+  PHOTOSENSITIVITY_CONTINUE: "\u7EE7\u7EED",
+  PHOTOSENSITIVITY_DECLINE: "\u6682\u4E0D\u7EE7\u7EED"
 };
 var ES = {
   NoFaceFound: "Coloca tu cara dentro del c\xEDrculo",
@@ -498,7 +506,11 @@ var ES = {
   CAMERA_TIMEOUT: "No se concedi\xF3 el permiso de la c\xE1mara a tiempo.",
   CAMERA_IN_USE: "Otra aplicaci\xF3n est\xE1 usando la c\xE1mara.",
   NO_CAMERA: "No se encontr\xF3 ninguna c\xE1mara.",
-  HTTPS_REQUIRED: "La p\xE1gina debe abrirse por HTTPS."
+  HTTPS_REQUIRED: "La p\xE1gina debe abrirse por HTTPS.",
+  // Before the colours (photosensitivityWarning).
+  PHOTOSENSITIVITY_WARNING: "Aviso: la pantalla destellar\xE1 colores intensos, cambiando hasta 4 veces por segundo durante un m\xE1ximo de 5 segundos. Si es sensible a las luces intermitentes o tiene epilepsia fotosensible, no contin\xFAe.",
+  PHOTOSENSITIVITY_CONTINUE: "Continuar",
+  PHOTOSENSITIVITY_DECLINE: "Ahora no"
 };
 var FR = {
   NoFaceFound: "Placez votre visage dans le cercle",
@@ -543,7 +555,11 @@ var FR = {
   CAMERA_TIMEOUT: "L'autorisation de la cam\xE9ra n'a pas \xE9t\xE9 donn\xE9e \xE0 temps.",
   CAMERA_IN_USE: "La cam\xE9ra est utilis\xE9e par une autre application.",
   NO_CAMERA: "Aucune cam\xE9ra trouv\xE9e.",
-  HTTPS_REQUIRED: "La page doit \xEAtre ouverte en HTTPS."
+  HTTPS_REQUIRED: "La page doit \xEAtre ouverte en HTTPS.",
+  // Before the colours (photosensitivityWarning).
+  PHOTOSENSITIVITY_WARNING: "Avertissement : l\u2019\xE9cran va clignoter en couleurs vives, jusqu\u2019\xE0 4 changements par seconde pendant 5 secondes au plus. Si vous \xEAtes sensible aux lumi\xE8res clignotantes ou souffrez d\u2019\xE9pilepsie photosensible, ne continuez pas.",
+  PHOTOSENSITIVITY_CONTINUE: "Continuer",
+  PHOTOSENSITIVITY_DECLINE: "Pas maintenant"
 };
 var DE = {
   NoFaceFound: "Bringen Sie Ihr Gesicht in den Kreis",
@@ -588,7 +604,11 @@ var DE = {
   CAMERA_TIMEOUT: "Der Kamerazugriff wurde nicht rechtzeitig erlaubt.",
   CAMERA_IN_USE: "Die Kamera wird von einer anderen App verwendet.",
   NO_CAMERA: "Es wurde keine Kamera gefunden.",
-  HTTPS_REQUIRED: "Die Seite muss \xFCber HTTPS geladen werden."
+  HTTPS_REQUIRED: "Die Seite muss \xFCber HTTPS geladen werden.",
+  // Before the colours (photosensitivityWarning).
+  PHOTOSENSITIVITY_WARNING: "Warnung: Der Bildschirm blinkt in kr\xE4ftigen Farben und wechselt bis zu 4-mal pro Sekunde, h\xF6chstens 5 Sekunden lang. Wenn Sie empfindlich auf Lichtblitze reagieren oder an fotosensitiver Epilepsie leiden, fahren Sie nicht fort.",
+  PHOTOSENSITIVITY_CONTINUE: "Weiter",
+  PHOTOSENSITIVITY_DECLINE: "Nicht jetzt"
 };
 var PT = {
   NoFaceFound: "Coloque o rosto dentro do c\xEDrculo",
@@ -633,7 +653,11 @@ var PT = {
   CAMERA_TIMEOUT: "A permiss\xE3o da c\xE2mera n\xE3o foi dada a tempo.",
   CAMERA_IN_USE: "A c\xE2mera est\xE1 sendo usada por outro aplicativo.",
   NO_CAMERA: "Nenhuma c\xE2mera foi encontrada.",
-  HTTPS_REQUIRED: "A p\xE1gina precisa ser aberta via HTTPS."
+  HTTPS_REQUIRED: "A p\xE1gina precisa ser aberta via HTTPS.",
+  // Before the colours (photosensitivityWarning).
+  PHOTOSENSITIVITY_WARNING: "Aviso: a tela vai piscar em cores fortes, mudando at\xE9 4 vezes por segundo por at\xE9 5 segundos. Se voc\xEA \xE9 sens\xEDvel a luzes piscantes ou tem epilepsia fotossens\xEDvel, n\xE3o continue.",
+  PHOTOSENSITIVITY_CONTINUE: "Continuar",
+  PHOTOSENSITIVITY_DECLINE: "Agora n\xE3o"
 };
 var RU = {
   NoFaceFound: "\u041F\u043E\u043C\u0435\u0441\u0442\u0438\u0442\u0435 \u043B\u0438\u0446\u043E \u0432 \u043A\u0440\u0443\u0433",
@@ -678,7 +702,11 @@ var RU = {
   CAMERA_TIMEOUT: "\u0414\u043E\u0441\u0442\u0443\u043F \u043A \u043A\u0430\u043C\u0435\u0440\u0435 \u043D\u0435 \u0431\u044B\u043B \u0440\u0430\u0437\u0440\u0435\u0448\u0451\u043D \u0432\u043E\u0432\u0440\u0435\u043C\u044F.",
   CAMERA_IN_USE: "\u041A\u0430\u043C\u0435\u0440\u0430 \u0437\u0430\u043D\u044F\u0442\u0430 \u0434\u0440\u0443\u0433\u0438\u043C \u043F\u0440\u0438\u043B\u043E\u0436\u0435\u043D\u0438\u0435\u043C.",
   NO_CAMERA: "\u041A\u0430\u043C\u0435\u0440\u0430 \u043D\u0435 \u043D\u0430\u0439\u0434\u0435\u043D\u0430.",
-  HTTPS_REQUIRED: "\u0421\u0442\u0440\u0430\u043D\u0438\u0446\u0430 \u0434\u043E\u043B\u0436\u043D\u0430 \u043E\u0442\u043A\u0440\u044B\u0432\u0430\u0442\u044C\u0441\u044F \u043F\u043E HTTPS."
+  HTTPS_REQUIRED: "\u0421\u0442\u0440\u0430\u043D\u0438\u0446\u0430 \u0434\u043E\u043B\u0436\u043D\u0430 \u043E\u0442\u043A\u0440\u044B\u0432\u0430\u0442\u044C\u0441\u044F \u043F\u043E HTTPS.",
+  // Before the colours (photosensitivityWarning).
+  PHOTOSENSITIVITY_WARNING: "\u0412\u043D\u0438\u043C\u0430\u043D\u0438\u0435: \u044D\u043A\u0440\u0430\u043D \u0431\u0443\u0434\u0435\u0442 \u043C\u0438\u0433\u0430\u0442\u044C \u044F\u0440\u043A\u0438\u043C\u0438 \u0446\u0432\u0435\u0442\u0430\u043C\u0438, \u043C\u0435\u043D\u044F\u044F \u0438\u0445 \u0434\u043E 4 \u0440\u0430\u0437 \u0432 \u0441\u0435\u043A\u0443\u043D\u0434\u0443 \u0432 \u0442\u0435\u0447\u0435\u043D\u0438\u0435 \u043D\u0435 \u0431\u043E\u043B\u0435\u0435 5 \u0441\u0435\u043A\u0443\u043D\u0434. \u0415\u0441\u043B\u0438 \u0432\u044B \u0447\u0443\u0432\u0441\u0442\u0432\u0438\u0442\u0435\u043B\u044C\u043D\u044B \u043A \u043C\u0438\u0433\u0430\u044E\u0449\u0435\u043C\u0443 \u0441\u0432\u0435\u0442\u0443 \u0438\u043B\u0438 \u0443 \u0432\u0430\u0441 \u0444\u043E\u0442\u043E\u0447\u0443\u0432\u0441\u0442\u0432\u0438\u0442\u0435\u043B\u044C\u043D\u0430\u044F \u044D\u043F\u0438\u043B\u0435\u043F\u0441\u0438\u044F, \u043D\u0435 \u043F\u0440\u043E\u0434\u043E\u043B\u0436\u0430\u0439\u0442\u0435.",
+  PHOTOSENSITIVITY_CONTINUE: "\u041F\u0440\u043E\u0434\u043E\u043B\u0436\u0438\u0442\u044C",
+  PHOTOSENSITIVITY_DECLINE: "\u041D\u0435 \u0441\u0435\u0439\u0447\u0430\u0441"
 };
 var AR = {
   NoFaceFound: "\u0636\u0639 \u0648\u062C\u0647\u0643 \u062F\u0627\u062E\u0644 \u0627\u0644\u062F\u0627\u0626\u0631\u0629",
@@ -723,7 +751,11 @@ var AR = {
   CAMERA_TIMEOUT: "\u0644\u0645 \u064A\u062A\u0645 \u0645\u0646\u062D \u0625\u0630\u0646 \u0627\u0644\u0643\u0627\u0645\u064A\u0631\u0627 \u0641\u064A \u0627\u0644\u0648\u0642\u062A \u0627\u0644\u0645\u062D\u062F\u062F.",
   CAMERA_IN_USE: "\u0627\u0644\u0643\u0627\u0645\u064A\u0631\u0627 \u0645\u0633\u062A\u062E\u062F\u0645\u0629 \u0645\u0646 \u062A\u0637\u0628\u064A\u0642 \u0622\u062E\u0631.",
   NO_CAMERA: "\u0644\u0645 \u064A\u062A\u0645 \u0627\u0644\u0639\u062B\u0648\u0631 \u0639\u0644\u0649 \u0643\u0627\u0645\u064A\u0631\u0627.",
-  HTTPS_REQUIRED: "\u064A\u062C\u0628 \u0641\u062A\u062D \u0627\u0644\u0635\u0641\u062D\u0629 \u0639\u0628\u0631 HTTPS."
+  HTTPS_REQUIRED: "\u064A\u062C\u0628 \u0641\u062A\u062D \u0627\u0644\u0635\u0641\u062D\u0629 \u0639\u0628\u0631 HTTPS.",
+  // Before the colours (photosensitivityWarning).
+  PHOTOSENSITIVITY_WARNING: "\u062A\u062D\u0630\u064A\u0631: \u0633\u062A\u0648\u0645\u0636 \u0627\u0644\u0634\u0627\u0634\u0629 \u0628\u0623\u0644\u0648\u0627\u0646 \u0633\u0627\u0637\u0639\u0629\u060C \u0648\u062A\u062A\u063A\u064A\u0631 \u062D\u062A\u0649 4 \u0645\u0631\u0627\u062A \u0641\u064A \u0627\u0644\u062B\u0627\u0646\u064A\u0629 \u0644\u0645\u062F\u0629 \u062A\u0635\u0644 \u0625\u0644\u0649 5 \u062B\u0648\u0627\u0646\u064D. \u0625\u0630\u0627 \u0643\u0646\u062A \u062D\u0633\u0627\u0633\u064B\u0627 \u0644\u0644\u0636\u0648\u0621 \u0627\u0644\u0648\u0627\u0645\u0636 \u0623\u0648 \u0645\u0635\u0627\u0628\u064B\u0627 \u0628\u0627\u0644\u0635\u0631\u0639 \u0627\u0644\u062D\u0633\u0627\u0633 \u0644\u0644\u0636\u0648\u0621\u060C \u0641\u0644\u0627 \u062A\u062A\u0627\u0628\u0639.",
+  PHOTOSENSITIVITY_CONTINUE: "\u0645\u062A\u0627\u0628\u0639\u0629",
+  PHOTOSENSITIVITY_DECLINE: "\u0644\u064A\u0633 \u0627\u0644\u0622\u0646"
 };
 var HI = {
   NoFaceFound: "\u0905\u092A\u0928\u093E \u091A\u0947\u0939\u0930\u093E \u0918\u0947\u0930\u0947 \u0915\u0947 \u0905\u0902\u0926\u0930 \u0930\u0916\u0947\u0902",
@@ -768,7 +800,11 @@ var HI = {
   CAMERA_TIMEOUT: "\u0915\u0948\u092E\u0930\u093E \u0915\u0940 \u0905\u0928\u0941\u092E\u0924\u093F \u0938\u092E\u092F \u092A\u0930 \u0928\u0939\u0940\u0902 \u092E\u093F\u0932\u0940\u0964",
   CAMERA_IN_USE: "\u0915\u0948\u092E\u0930\u093E \u0915\u093F\u0938\u0940 \u0926\u0942\u0938\u0930\u0947 \u0910\u092A \u092E\u0947\u0902 \u0907\u0938\u094D\u0924\u0947\u092E\u093E\u0932 \u0939\u094B \u0930\u0939\u093E \u0939\u0948\u0964",
   NO_CAMERA: "\u0915\u094B\u0908 \u0915\u0948\u092E\u0930\u093E \u0928\u0939\u0940\u0902 \u092E\u093F\u0932\u093E\u0964",
-  HTTPS_REQUIRED: "\u092A\u0947\u091C HTTPS \u092A\u0930 \u0916\u094B\u0932\u093E \u091C\u093E\u0928\u093E \u091A\u093E\u0939\u093F\u090F\u0964"
+  HTTPS_REQUIRED: "\u092A\u0947\u091C HTTPS \u092A\u0930 \u0916\u094B\u0932\u093E \u091C\u093E\u0928\u093E \u091A\u093E\u0939\u093F\u090F\u0964",
+  // Before the colours (photosensitivityWarning).
+  PHOTOSENSITIVITY_WARNING: "\u091A\u0947\u0924\u093E\u0935\u0928\u0940: \u0938\u094D\u0915\u094D\u0930\u0940\u0928 \u091A\u092E\u0915\u0940\u0932\u0947 \u0930\u0902\u0917\u094B\u0902 \u092E\u0947\u0902 \u091A\u092E\u0915\u0947\u0917\u0940, \u091C\u094B \u090F\u0915 \u0938\u0947\u0915\u0902\u0921 \u092E\u0947\u0902 4 \u092C\u093E\u0930 \u0924\u0915, \u0905\u0927\u093F\u0915\u0924\u092E 5 \u0938\u0947\u0915\u0902\u0921 \u0924\u0915 \u092C\u0926\u0932\u0947\u0902\u0917\u0947\u0964 \u092F\u0926\u093F \u0906\u092A \u091A\u092E\u0915\u0924\u0940 \u0930\u094B\u0936\u0928\u0940 \u0915\u0947 \u092A\u094D\u0930\u0924\u093F \u0938\u0902\u0935\u0947\u0926\u0928\u0936\u0940\u0932 \u0939\u0948\u0902 \u092F\u093E \u0906\u092A\u0915\u094B \u092A\u094D\u0930\u0915\u093E\u0936-\u0938\u0902\u0935\u0947\u0926\u0940 \u092E\u093F\u0930\u094D\u0917\u0940 \u0939\u0948, \u0924\u094B \u0906\u0917\u0947 \u0928 \u092C\u0922\u093C\u0947\u0902\u0964",
+  PHOTOSENSITIVITY_CONTINUE: "\u091C\u093E\u0930\u0940 \u0930\u0916\u0947\u0902",
+  PHOTOSENSITIVITY_DECLINE: "\u0905\u092D\u0940 \u0928\u0939\u0940\u0902"
 };
 var JA = {
   NoFaceFound: "\u9854\u3092\u5186\u306E\u4E2D\u306B\u5165\u308C\u3066\u304F\u3060\u3055\u3044",
@@ -813,7 +849,11 @@ var JA = {
   CAMERA_TIMEOUT: "\u30AB\u30E1\u30E9\u306E\u8A31\u53EF\u304C\u6642\u9593\u5185\u306B\u5F97\u3089\u308C\u307E\u305B\u3093\u3067\u3057\u305F\u3002",
   CAMERA_IN_USE: "\u30AB\u30E1\u30E9\u306F\u5225\u306E\u30A2\u30D7\u30EA\u3067\u4F7F\u7528\u4E2D\u3067\u3059\u3002",
   NO_CAMERA: "\u30AB\u30E1\u30E9\u304C\u898B\u3064\u304B\u308A\u307E\u305B\u3093\u3002",
-  HTTPS_REQUIRED: "\u3053\u306E\u30DA\u30FC\u30B8\u306F HTTPS \u3067\u958B\u304F\u5FC5\u8981\u304C\u3042\u308A\u307E\u3059\u3002"
+  HTTPS_REQUIRED: "\u3053\u306E\u30DA\u30FC\u30B8\u306F HTTPS \u3067\u958B\u304F\u5FC5\u8981\u304C\u3042\u308A\u307E\u3059\u3002",
+  // Before the colours (photosensitivityWarning).
+  PHOTOSENSITIVITY_WARNING: "\u6CE8\u610F\uFF1A\u753B\u9762\u304C\u660E\u308B\u3044\u8272\u3067\u70B9\u6EC5\u3057\u3001\u6BCE\u79D2\u6700\u59274\u56DE\u3001\u6700\u95775\u79D2\u9593\u8272\u304C\u5909\u308F\u308A\u307E\u3059\u3002\u70B9\u6EC5\u3059\u308B\u5149\u306B\u654F\u611F\u306A\u65B9\u3084\u5149\u904E\u654F\u6027\u3066\u3093\u304B\u3093\u306E\u3042\u308B\u65B9\u306F\u3001\u7D9A\u3051\u306A\u3044\u3067\u304F\u3060\u3055\u3044\u3002",
+  PHOTOSENSITIVITY_CONTINUE: "\u7D9A\u3051\u308B",
+  PHOTOSENSITIVITY_DECLINE: "\u4ECA\u306F\u3084\u3081\u308B"
 };
 var LANGUAGES = Object.freeze(["en", "zh", "es", "fr", "de", "pt", "ru", "ar", "hi", "ja"]);
 var RTL_LANGUAGES = Object.freeze(["ar"]);
@@ -896,7 +936,8 @@ var DEFAULTS = {
   // connection to time out and this option has no effect.
   WebRTCTimeout: 6e3,
   onlyFailCode: true,
-  mirror: true
+  mirror: true,
+  photosensitivityWarning: false
 };
 var CAMERA_CONSTRAINTS = {
   audio: false,
@@ -908,6 +949,7 @@ var CAMERA_CONSTRAINTS = {
   }
 };
 var WS_OPEN = 1;
+var MIN_HOLD_MS = 300;
 function noop() {
 }
 function browserEnv() {
@@ -1002,6 +1044,10 @@ var Run = class {
     this.flashing = false;
     this.lastStatus = "";
     this.colorGen = 0;
+    this.lastChange = null;
+    this.colorQueue = [];
+    this.colorTimer = null;
+    this.warning = null;
     this.stream = null;
     this.video = null;
     this.playButton = null;
@@ -1070,6 +1116,16 @@ var Run = class {
       return this.finish(false, "INTERNAL_ERROR", "bad host: " + e.message);
     }
     if (env.window && env.window.addEventListener) env.window.addEventListener("pagehide", this.onPageHide);
+    if (o.photosensitivityWarning) {
+      const go = await this.askPhotosensitivity();
+      if (this.done) return;
+      if (!go) {
+        this.done = true;
+        this.teardown();
+        this.call("photosensitivityDeclined");
+        return;
+      }
+    }
     this.status("CAMERA_REQUESTING");
     let stream;
     try {
@@ -1133,6 +1189,76 @@ var Run = class {
         if (!this.done && e && e.name === "NotAllowedError") this.autoplayFailed();
       });
     }
+  }
+  // Asks, before the camera and so before any colour, whether the person
+  // wants to go on with flashing colours: the page's own function, or the
+  // SDK's overlay in the video wrapper. Resolves true to go on.
+  askPhotosensitivity() {
+    const lang = this.lang();
+    const text = textFor("PHOTOSENSITIVITY_WARNING", lang);
+    return new Promise((resolve) => {
+      const answer = (yes) => {
+        if (!this.warning) return;
+        this.removeWarning();
+        resolve(yes);
+      };
+      this.warning = { answer, el: null };
+      if (typeof this.o.photosensitivityWarning === "function") {
+        this.call("photosensitivityWarning", text, () => answer(true), () => answer(false), lang);
+        return;
+      }
+      const doc = this.env.document;
+      const box = doc.createElement("div");
+      box.setAttribute("role", "alertdialog");
+      box.setAttribute("lang", lang);
+      box.setAttribute("dir", textDirection(lang));
+      Object.assign(box.style, {
+        position: "absolute",
+        inset: "0",
+        display: "flex",
+        flexDirection: "column",
+        justifyContent: "center",
+        alignItems: "center",
+        gap: "12px",
+        padding: "16px",
+        boxSizing: "border-box",
+        textAlign: "center",
+        font: "500 15px/1.4 system-ui, sans-serif",
+        color: "#fff",
+        background: "rgba(0,0,0,0.85)",
+        zIndex: "1"
+      });
+      const p = doc.createElement("p");
+      p.textContent = text;
+      p.style.margin = "0";
+      box.appendChild(p);
+      const button = (code, primary, yes) => {
+        const b = doc.createElement("button");
+        b.type = "button";
+        b.textContent = textFor(code, lang);
+        Object.assign(b.style, {
+          padding: "10px 20px",
+          font: "600 15px/1.2 system-ui, sans-serif",
+          border: "0",
+          borderRadius: "20px",
+          cursor: "pointer",
+          color: primary ? "#000" : "#fff",
+          background: primary ? "#fff" : "transparent"
+        });
+        b.addEventListener("click", () => answer(yes));
+        box.appendChild(b);
+      };
+      button("PHOTOSENSITIVITY_CONTINUE", true, true);
+      button("PHOTOSENSITIVITY_DECLINE", false, false);
+      if (!this.wrapper.style.position) this.wrapper.style.position = "relative";
+      this.wrapper.appendChild(box);
+      this.warning.el = box;
+    });
+  }
+  removeWarning() {
+    const w = this.warning;
+    this.warning = null;
+    if (w && w.el && w.el.parentNode) w.el.parentNode.removeChild(w.el);
   }
   autoplayFailed() {
     const v = this.video;
@@ -1273,8 +1399,36 @@ var Run = class {
     this.status("RTC_CONNECTED");
     this.status("MIRROR");
   }
+  // The colour guard: a colour message (or the end of the colours) that
+  // would change the screen less than MIN_HOLD_MS after the last change
+  // waits, in order, until that much has passed. The server holds each
+  // colour at least that long, so only messages bunched by the network
+  // wait; the end of the colours drops colours still waiting (the server
+  // has moved on) but not the wait itself.
   onColor(m) {
+    if (m.status !== "COLORING") this.colorQueue = [];
+    this.colorQueue.push(m);
+    this.drainColors();
+  }
+  drainColors() {
+    const env = this.env;
+    if (this.colorTimer != null) env.clearTimeout(this.colorTimer);
+    this.colorTimer = null;
+    while (this.colorQueue.length && !this.done) {
+      const wait = this.lastChange == null ? 0 : this.lastChange + MIN_HOLD_MS - env.clock.perfNow();
+      if (wait > 0) {
+        this.colorTimer = env.setTimeout(() => {
+          this.colorTimer = null;
+          this.drainColors();
+        }, wait);
+        return;
+      }
+      this.showColor(this.colorQueue.shift());
+    }
+  }
+  showColor(m) {
     const c = this.capturer;
+    this.lastChange = this.env.clock.perfNow();
     if (m.status === "COLORING") {
       if (!this.flashing) {
         this.flashing = true;
@@ -1285,6 +1439,7 @@ var Run = class {
       this.call("colorListener", m.color, "COLORING", m.index, m.sum);
       this.env.raf(() => {
         if (this.done || gen !== this.colorGen) return;
+        this.lastChange = Math.max(this.lastChange, this.env.clock.perfNow());
         if (c) c.setColorIndex(m.index);
         this.env.raf(() => {
           if (this.done) return;
@@ -1323,6 +1478,10 @@ var Run = class {
     const env = this.env;
     if (this.wsTimer != null) env.clearTimeout(this.wsTimer);
     this.wsTimer = null;
+    if (this.colorTimer != null) env.clearTimeout(this.colorTimer);
+    this.colorTimer = null;
+    this.colorQueue = [];
+    if (this.warning) this.warning.answer(false);
     if (this.capturer) this.capturer.stop();
     if (env.window && env.window.removeEventListener) env.window.removeEventListener("pagehide", this.onPageHide);
     const ws = this.ws;

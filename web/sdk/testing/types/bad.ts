@@ -7,6 +7,7 @@ new RctVideo({ videoWrapper: 'video' }); // error: token is required
 new RctVideo({ videoWrapper: 'video', token: 42 }); // error: token is a string
 new RctVideo({ videoWrapper: 'video', token: 't', mirror: 'yes' }); // error: mirror is a boolean
 new RctVideo({ videoWrapper: 'video', token: 't', colour: 'red' }); // error: no such option
+new RctVideo({ videoWrapper: 'video', token: 't', photosensitivityWarning: 'yes' }); // error: a boolean or a function
 new RctVideo({
   videoWrapper: 'video',
   token: 't',

@@ -39,6 +39,15 @@ const options: RctVideoOptions = {
   language: 'pt-BR',
   mirror: false,
   onlyFailCode: true,
+  photosensitivityWarning(text, proceed, decline, language) {
+    tips.lang = language;
+    tips.textContent = text + ' ' + RctVideo.text('PHOTOSENSITIVITY_CONTINUE', language);
+    tips.onclick = proceed;
+    tips.ondblclick = decline;
+  },
+  photosensitivityDeclined() {
+    location.href = '/manual-review';
+  },
   colorListener(color: string, status: ColorStatus, index: number, sum: number) {
     document.body.style.background = status === 'COLORING' ? color : '';
     tips.textContent = `${index}/${sum}`;
