@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"slices"
 	"strconv"
@@ -171,22 +172,24 @@ func (c *livenessEvalCommand) printReport(rep flashsim.Report, took time.Duratio
 	fmt.Fprintf(w, "\ncheck values (quantiles 0, 1, 5, 50, 95, 99, 100 %%) and sequences failing each:\n")
 	for _, s := range rep.Species {
 		fmt.Fprintf(w, "%s\n", s.Species)
-		names := make([]string, 0, len(s.Checks))
-		for name := range s.Checks {
-			names = append(names, name)
-		}
-		slices.Sort(names)
-		for _, name := range names {
-			cs := s.Checks[name]
-			q := make([]string, len(cs.Quantiles))
-			for i, v := range cs.Quantiles {
-				if math.IsNaN(v) {
-					q[i] = "-"
-				} else {
-					q[i] = strconv.FormatFloat(v, 'f', 3, 64)
-				}
+		writeCheckStats(w, s.Checks)
+	}
+}
+
+// writeCheckStats writes one line per check, in name order: how many
+// sequences it failed and its value's quantiles (CheckStats.Quantiles), "-"
+// where it measured nothing.
+func writeCheckStats(w io.Writer, checks map[string]flashsim.CheckStats) {
+	for _, name := range slices.Sorted(maps.Keys(checks)) {
+		cs := checks[name]
+		q := make([]string, len(cs.Quantiles))
+		for i, v := range cs.Quantiles {
+			if math.IsNaN(v) {
+				q[i] = "-"
+			} else {
+				q[i] = strconv.FormatFloat(v, 'f', 3, 64)
 			}
-			fmt.Fprintf(w, "  %-11s fail %5d  %s\n", name, cs.Failed, strings.Join(q, " "))
 		}
+		fmt.Fprintf(w, "  %-11s fail %5d  %s\n", name, cs.Failed, strings.Join(q, " "))
 	}
 }

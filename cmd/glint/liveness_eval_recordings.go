@@ -7,12 +7,10 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
-	"math"
 	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
-	"strings"
 
 	"github.com/glint-id/glint/internal/liveness/flashsim"
 	"github.com/glint-id/glint/internal/session"
@@ -164,23 +162,7 @@ func (c *livenessEvalCommand) replayRecordings(ctx context.Context, dir, modelsD
 		}
 		r := results[k]
 		fmt.Fprintf(w, "%s (n %d)\n", k.species, r.N)
-		names := make([]string, 0, len(r.Checks))
-		for name := range r.Checks {
-			names = append(names, name)
-		}
-		slices.Sort(names)
-		for _, name := range names {
-			cs := r.Checks[name]
-			q := make([]string, len(cs.Quantiles))
-			for i, v := range cs.Quantiles {
-				if math.IsNaN(v) {
-					q[i] = "-"
-				} else {
-					q[i] = strconv.FormatFloat(v, 'f', 3, 64)
-				}
-			}
-			fmt.Fprintf(w, "  %-11s fail %5d  %s\n", name, cs.Failed, strings.Join(q, " "))
-		}
+		writeCheckStats(w, r.Checks)
 	}
 	for _, a := range rep.Replayed {
 		if !a.Reproduced {

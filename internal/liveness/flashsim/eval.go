@@ -211,33 +211,17 @@ func EvaluateSubjects(ctx context.Context, subjects []*Subject, n int, seed int6
 		wg.Wait()
 		close(results)
 	}()
-	per := make([]SpeciesResult, len(species))
-	for i := range per {
-		per[i] = SpeciesResult{Species: species[i], Checks: map[string]CheckStats{}, Reasons: map[string]int{}}
+	tallies := make([]*Tally, len(species))
+	for i := range tallies {
+		tallies[i] = NewTally(species[i])
 	}
 	done, total := 0, n*len(species)
 	for r := range results {
-		s := &per[r.sp]
-		s.N++
-		if r.r.accept {
-			s.Accepted++
-		} else {
-			s.Reasons[r.r.reason]++
-		}
 		checks := r.r.v.Checks
 		if c := r.r.compared; c != nil {
 			checks = append(slices.Clone(checks), *c)
 		}
-		for _, c := range checks {
-			cs := s.Checks[c.Name]
-			if !c.Pass {
-				cs.Failed++
-			}
-			if !math.IsNaN(c.Value) {
-				cs.values = append(cs.values, c.Value)
-			}
-			s.Checks[c.Name] = cs
-		}
+		tallies[r.sp].add(r.r.accept, r.r.reason, checks)
 		done++
 		if eo.Progress != nil {
 			eo.Progress(done, total)
@@ -246,31 +230,16 @@ func EvaluateSubjects(ctx context.Context, subjects []*Subject, n int, seed int6
 	if err := ctx.Err(); err != nil {
 		return rep, err
 	}
-	for i := range per {
-		s := &per[i]
-		for name, cs := range s.Checks {
-			slices.Sort(cs.values)
-			for q, lv := range quantileLevels {
-				cs.Quantiles[q] = quantile(cs.values, lv)
-			}
-			cs.values = nil
-			s.Checks[name] = cs
-		}
-		k := s.Accepted
-		if s.Species == Genuine {
-			k = s.N - s.Accepted
-		}
-		if s.N > 0 {
-			s.Rate = float64(k) / float64(s.N)
-		}
-		lo, hi := ClopperPearson(k, s.N, 0.95)
-		s.Interval = [2]float64{lo, hi}
+	per := make([]SpeciesResult, len(species))
+	for i, t := range tallies {
+		s := t.Result()
 		if s.Species == Genuine {
 			rep.BPCER, rep.BPCERInterval = s.Rate, s.Interval
 		} else {
 			rep.APCER[s.Species] = s.Rate
 			rep.Intervals[s.Species] = s.Interval
 		}
+		per[i] = s
 	}
 	rep.Species = per
 	return rep, nil

@@ -22,15 +22,19 @@ func NewTally(species string) *Tally {
 }
 
 // Add counts one attempt's verdict.
-func (t *Tally) Add(v liveness.Verdict) {
+func (t *Tally) Add(v liveness.Verdict) { t.add(v.Pass, v.Reason, v.Checks) }
+
+// add counts one attempt accepted or refused for reason, with the values
+// of its checks (Evaluate's include the comparison with the reference).
+func (t *Tally) add(accept bool, reason string, checks []liveness.Check) {
 	s := &t.r
 	s.N++
-	if v.Pass {
+	if accept {
 		s.Accepted++
 	} else {
-		s.Reasons[v.Reason]++
+		s.Reasons[reason]++
 	}
-	for _, c := range v.Checks {
+	for _, c := range checks {
 		cs := s.Checks[c.Name]
 		if !c.Pass {
 			cs.Failed++
