@@ -26,7 +26,7 @@ func (c *keysCreateCommand) Run(ctx context.Context, args []string) error {
 	allowIP := fs.String("allow-ip", "", "comma-separated client `CIDRs` allowed to use the key (default: any)")
 	callLimit := fs.Int64("call-limit", 0, "successful calls allowed in total, then AUTHORIZATION_ERROR:LIMIT_REACHED (0: unlimited)")
 	concurrency := fs.Int("concurrency", auth.DefaultConcurrency, "requests of this key in flight at once, beyond which CONCURRENCY_LIMIT_EXCEEDED")
-	allowOrigin := fs.String("allow-origin", "", "comma-separated browser `origins` allowed to use this key's tokens (default: any)")
+	allowOrigin := fs.String("allow-origin", "", "comma-separated browser `origins` allowed to use this key's tokens, frame the capture page and receive its outcome (default: any origin uses them, none frames)")
 	retention := fs.Duration("result-retention", store.MaxResultRetention, "how long a finished verification's result stays readable and its face data stored, 1m to 24h")
 	fallback := fs.Bool("allow-upload-fallback", false, "let the key's tokens use the HTTP upload fallback (start_flash/validate_flash), whose liveness verdict is weaker (PASS_UPLOAD)")
 	attempts := fs.Int("attempts-per-uuid", store.DefaultAttemptsPerUUID, "capture attempts one uuid may use across all its tokens in 24h, 1 to 1000")

@@ -209,8 +209,9 @@ func New(cfg Config) (*Handler, error) {
 		}
 		h.mux.Handle("POST /faceid/lite/raw/start_flash", h.endpoint("start_flash", h.startFlash))
 		h.mux.Handle("POST /faceid/lite/raw/validate_flash", h.endpoint("validate_flash", h.validateFlash))
-		h.mux.Handle(sdk.SDKPrefix, sdk.Handler())
-		h.mux.Handle(sdk.PagePrefix, sdk.Handler())
+		page := sdk.HandlerWith(h.embedOrigins)
+		h.mux.Handle(sdk.SDKPrefix, page)
+		h.mux.Handle(sdk.PagePrefix, page)
 	}
 	h.mux.HandleFunc("GET /healthz", h.healthz)
 	h.mux.HandleFunc("GET /readyz", h.readyz)

@@ -16,13 +16,20 @@
 //	h := sdk.Handler()
 //	mux.Handle(sdk.SDKPrefix, h)
 //	mux.Handle(sdk.PagePrefix, h)
+//
+// The page may not be framed. A server that can tell the origins of the
+// token's key mounts HandlerWith instead: a page whose token's key lists
+// origins may be framed by them, and is told them (data-origins on its
+// <html> element) to post the outcome to them (web/README.md, "Embedding").
 package sdk
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"embed"
 	"encoding/hex"
+	"html"
 	"net/http"
 	"regexp"
 	"strings"
@@ -91,10 +98,59 @@ func load() {
 }
 
 // Handler returns the handler for SDKPrefix and PagePrefix. Any other path
-// under them is 404; methods other than GET and HEAD are 405.
-func Handler() http.Handler {
+// under them is 404; methods other than GET and HEAD are 405. Its page
+// may not be framed by any origin.
+func Handler() http.Handler { return HandlerWith(nil) }
+
+// EmbedOrigins returns the origins that may embed the capture page opened
+// with token (the ?token= of its URL): frame it, and receive its outcome
+// by postMessage. It is the token's key's allowed origins; nil for an
+// unknown or empty token, or a key that lists none.
+type EmbedOrigins func(ctx context.Context, token string) []string
+
+// HandlerWith is Handler, with the page's embedding origins looked up by
+// origins (nil: none, as Handler). Only origins of the form
+// scheme://host[:port] (http or https, lower case) are used; others are
+// dropped, so nothing from the store can widen the policy.
+func HandlerWith(origins EmbedOrigins) http.Handler {
 	loadOnce.Do(load)
-	return http.HandlerFunc(serve)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { serve(w, r, origins) })
+}
+
+// maxTokenLen bounds the ?token= looked up for the page: get_token's tokens
+// are far shorter, and nothing longer is worth a database query.
+const maxTokenLen = 128
+
+// originRE is what may go into frame-ancestors and data-origins: an origin
+// as `glint keys create --allow-origin` stores it.
+var originRE = regexp.MustCompile(`^https?://([a-z0-9.-]+|\[[0-9a-f:.]+\])(:[0-9]{1,5})?$`)
+
+// pageOrigins returns the embedding origins of r's token, filtered by
+// originRE.
+func pageOrigins(r *http.Request, origins EmbedOrigins) []string {
+	if origins == nil {
+		return nil
+	}
+	token := r.URL.Query().Get("token")
+	if token == "" || len(token) > maxTokenLen {
+		return nil
+	}
+	var out []string
+	for _, o := range origins(r.Context(), token) {
+		if originRE.MatchString(o) {
+			out = append(out, o)
+		}
+	}
+	return out
+}
+
+// withOrigins returns the page with data-origins (space-separated) on its
+// <html> element, and its ETag.
+func withOrigins(page []byte, origins []string) ([]byte, string) {
+	attr := []byte(`<html data-origins="` + html.EscapeString(strings.Join(origins, " ")) + `" `)
+	b := bytes.Replace(page, []byte("<html "), attr, 1)
+	sum := sha256.Sum256(b)
+	return b, `"` + hex.EncodeToString(sum[:12]) + `"`
 }
 
 // cachePolicy: the SDK and assets are revalidated every few minutes so an
@@ -105,7 +161,7 @@ const (
 	cachePage  = "no-cache"
 )
 
-func serve(w http.ResponseWriter, r *http.Request) {
+func serve(w http.ResponseWriter, r *http.Request, origins EmbedOrigins) {
 	p := r.URL.Path
 	if p == PagePath+"/" || p == PagePath+".html" {
 		// Relative asset URLs only resolve from the canonical path.
@@ -129,7 +185,7 @@ func serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.Set("Content-Type", a.ctype)
-	h.Set("ETag", a.etag)
+	body, etag := a.body, a.etag
 	switch a.kind {
 	case kindSDK:
 		h.Set("Cache-Control", cacheAsset)
@@ -142,22 +198,36 @@ func serve(w http.ResponseWriter, r *http.Request) {
 		h.Set("Cross-Origin-Resource-Policy", "same-origin")
 	case kindPage:
 		h.Set("Cache-Control", cachePage)
-		setPageSecurityHeaders(h, r)
+		embedders := pageOrigins(r, origins)
+		if len(embedders) > 0 {
+			body, etag = withOrigins(body, embedders)
+		}
+		setPageSecurityHeaders(h, r, embedders)
 	}
-	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(a.body))
+	h.Set("ETag", etag)
+	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(body))
 }
 
 // hostRE is what may go into the CSP from the Host header: a DNS name or
 // IPv4 address, or a bracketed IPv6 address, with an optional port.
 var hostRE = regexp.MustCompile(`^([A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(:[0-9]{1,5})?$`)
 
-func setPageSecurityHeaders(h http.Header, r *http.Request) {
-	h.Set("Content-Security-Policy", ContentSecurityPolicy(r))
+// setPageSecurityHeaders sets the page's headers; embedders are the
+// origins that may frame it and open it (none: no one).
+func setPageSecurityHeaders(h http.Header, r *http.Request, embedders []string) {
+	h.Set("Content-Security-Policy", pagePolicy(r, embedders))
 	h.Set("Permissions-Policy", PermissionsPolicy)
 	// The token is in the page URL; nothing may carry it elsewhere.
 	h.Set("Referrer-Policy", "no-referrer")
-	h.Set("X-Frame-Options", "DENY")
-	h.Set("Cross-Origin-Opener-Policy", "same-origin")
+	if len(embedders) == 0 {
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("Cross-Origin-Opener-Policy", "same-origin")
+	} else {
+		// X-Frame-Options cannot name origins; frame-ancestors does. A
+		// page opened by window.open keeps its opener (to post the
+		// outcome to) only without an isolating opener policy.
+		h.Set("Cross-Origin-Opener-Policy", "unsafe-none")
+	}
 	h.Set("Cross-Origin-Resource-Policy", "same-origin")
 }
 
@@ -170,7 +240,16 @@ const PermissionsPolicy = "camera=(self), screen-wake-lock=(self), microphone=()
 // styles and images only, and WebSocket connections back to its own host.
 // 'self' covers same-host ws:/wss: in current browsers; the explicit
 // sources are for older WebKit, which does not match them.
-func ContentSecurityPolicy(r *http.Request) string {
+// It forbids framing; see HandlerWith for pages that may be framed.
+func ContentSecurityPolicy(r *http.Request) string { return pagePolicy(r, nil) }
+
+// pagePolicy is ContentSecurityPolicy, with framing allowed to embedders
+// (already checked against originRE) if there are any.
+func pagePolicy(r *http.Request, embedders []string) string {
+	ancestors := "'none'"
+	if len(embedders) > 0 {
+		ancestors = strings.Join(embedders, " ")
+	}
 	connect := "'self'"
 	if hostRE.MatchString(r.Host) {
 		host := strings.ToLower(r.Host)
@@ -187,6 +266,6 @@ func ContentSecurityPolicy(r *http.Request) string {
 		"connect-src " + connect,
 		"base-uri 'none'",
 		"form-action 'none'",
-		"frame-ancestors 'none'",
+		"frame-ancestors " + ancestors,
 	}, "; ")
 }

@@ -6,11 +6,14 @@
 // <html data-color> the colour on screen during the flash stage.
 
 import { HTML_LANG, TEXT } from './texts.js';
+import { embedOrigins, postOutcome } from './outcome.js';
 
 const root = document.documentElement;
 const $ = (id) => document.getElementById(id);
 const params = new URLSearchParams(location.search);
 const token = params.get('token') || '';
+// Origins that may frame or open this page, from the server (outcome.js).
+const origins = embedOrigins(root.getAttribute('data-origins'));
 
 // ?lang= (any tag; the SDK gets it too) or the browser's language until the
 // SDK's config names the language to show (see configListener).
@@ -182,6 +185,7 @@ function resultCallback(ok, code, message, details) {
   lastResult = { ok, code, message, details: details || {} };
   renderResult(lastResult);
   show('result', 'result', ok ? 4 : null);
+  postOutcome(window, origins, token, code);
 }
 
 function renderResult(r) {
