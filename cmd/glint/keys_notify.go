@@ -17,6 +17,7 @@ import (
 
 	"github.com/glint-id/glint/internal/auth"
 	"github.com/glint-id/glint/internal/notify"
+	"github.com/glint-id/glint/internal/store"
 )
 
 // keysNotifyCommand turns a key's result notifications on (with the URL
@@ -84,11 +85,17 @@ func (c *keysNotifyCommand) Run(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	if k.NotifySecret, err = sealKeySecret(ctx, d, k.ID, secret); err != nil {
+	sealed, hash, err := sealKeySecret(ctx, d, k.ID, secret)
+	if err != nil {
 		return err
 	}
-	k.NotifyURL = target
-	if err := d.db.UpdateKey(ctx, k); err != nil {
+	// Only if the secret is still the one just checked: a keys rotate in
+	// between would otherwise leave notifications signed with the
+	// retiring secret.
+	err = d.db.SetKeyNotify(ctx, k.ID, target, sealed, hash)
+	if errors.Is(err, store.ErrConflict) {
+		return fmt.Errorf("the secret of key %s changed (keys rotate) while notifications were being turned on; nothing was changed: run again with the new api_secret", k.ID)
+	} else if err != nil {
 		return err
 	}
 	fmt.Fprintf(c.Stdout, "notifications of %s go to %s\n", k.ID, target)
@@ -133,22 +140,25 @@ func (c *keysNotifyCommand) readSecret(path string) (auth.Secret, error) {
 }
 
 // sealKeySecret checks secret against key id's hash and returns it sealed
-// for NotifySecret. A wrong secret would sign notifications no receiver
+// for NotifySecret, with the hash it matched (for Store.SetKeyNotify). A wrong secret would sign notifications no receiver
 // could verify, so it is refused here rather than discovered there; so is
 // a secret that a rotation is retiring (keys rotate), which receivers
 // are about to stop accepting.
-func sealKeySecret(ctx context.Context, d *data, id string, secret auth.Secret) ([]byte, error) {
+func sealKeySecret(ctx context.Context, d *data, id string, secret auth.Secret) (sealed, hash []byte, err error) {
 	k, err := d.keys.Authenticate(ctx, id, string(secret))
 	if errors.Is(err, auth.ErrAuthentication) {
-		return nil, fmt.Errorf("that is not the api_secret of key %s", id)
+		return nil, nil, fmt.Errorf("that is not the api_secret of key %s", id)
 	} else if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if !d.keys.IsCurrent(k, secret) {
-		return nil, fmt.Errorf("that is the old api_secret of key %s, valid only until %s: give the one keys rotate printed",
+		return nil, nil, fmt.Errorf("that is the old api_secret of key %s, valid only until %s: give the one keys rotate printed",
 			id, k.OldSecretUntil.UTC().Format(time.RFC3339))
 	}
-	return d.keys.SealSecret(id, secret)
+	if sealed, err = d.keys.SealSecret(id, secret); err != nil {
+		return nil, nil, err
+	}
+	return sealed, k.SecretHash, nil
 }
 
 // parseNotifyURL checks a notification URL: https, or http to a loopback

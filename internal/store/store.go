@@ -36,7 +36,8 @@ var (
 	// not exist.
 	ErrNotFound = errors.New("store: not found")
 
-	// ErrConflict means a record with the same identity already exists.
+	// ErrConflict means a record with the same identity already exists,
+	// or (SetKeyNotify) that the record changed since it was read.
 	ErrConflict = errors.New("store: conflict")
 
 	// ErrLimitReached means a key has used all the successful calls its
@@ -316,6 +317,15 @@ type Store interface {
 	// OldSecretHash, OldSecretUntil), Disabled, Calls, Recorded and
 	// CreatedAt are left alone. Returns ErrNotFound for an unknown ID.
 	UpdateKey(ctx context.Context, k *Key) error
+
+	// SetKeyNotify sets the NotifyURL and NotifySecret of key id to url
+	// and sealed, provided its SecretHash is still secretHash, the hash
+	// of the secret that was sealed: a rotation since that secret was
+	// checked would otherwise leave notifications signed with the
+	// retiring secret. Nothing else of the key changes. Returns
+	// ErrNotFound for an unknown ID and ErrConflict, writing nothing, if
+	// the secret hash is another.
+	SetKeyNotify(ctx context.Context, id, url string, sealed, secretHash []byte) error
 
 	// RotateKeySecret replaces the secret of key id in one atomic step:
 	// SecretHash becomes r.SecretHash; the hash it replaces becomes

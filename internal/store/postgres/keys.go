@@ -105,6 +105,32 @@ func (db *DB) UpdateKey(ctx context.Context, k *store.Key) error {
 	return oneKey(tag.RowsAffected(), k.ID)
 }
 
+// SetKeyNotify implements store.Store. The UPDATE compares the hash
+// under the row's lock, so a rotation lands wholly before it (and it is
+// refused) or after it (and replaces the sealed secret).
+func (db *DB) SetKeyNotify(ctx context.Context, id, url string, sealed, secretHash []byte) error {
+	ctx, cancel := db.bound(ctx)
+	defer cancel()
+	if len(secretHash) == 0 {
+		return fmt.Errorf("key %q: notifications without the secret hash", id)
+	}
+	var changed bool
+	err := db.pool.QueryRow(ctx, `WITH upd AS (
+			UPDATE keys SET notify_url = $1, notify_secret = $2 WHERE id = $3 AND secret_hash = $4 RETURNING 1)
+		SELECT NOT EXISTS (SELECT 1 FROM upd) FROM keys WHERE id = $3`,
+		url, sealed, id, secretHash).Scan(&changed)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return fmt.Errorf("key %q: %w", id, store.ErrNotFound)
+	}
+	if err != nil {
+		return fmt.Errorf("postgres: set key notifications: %w", err)
+	}
+	if changed {
+		return fmt.Errorf("key %q: secret changed: %w", id, store.ErrConflict)
+	}
+	return nil
+}
+
 // RotateKeySecret implements store.Store. One UPDATE reads the hash it
 // replaces and writes the new one, under the row's lock, so concurrent
 // rotations serialize: each one's replaced hash is the previous one's new

@@ -101,6 +101,36 @@ func (db *DB) UpdateKey(ctx context.Context, k *store.Key) error {
 	return oneRow(res, k.ID)
 }
 
+// SetKeyNotify implements store.Store. The UPDATE compares the hash and
+// writes in one statement, so a rotation lands wholly before it (and it
+// is refused) or after it (and replaces the sealed secret).
+func (db *DB) SetKeyNotify(ctx context.Context, id, url string, sealed, secretHash []byte) error {
+	if len(secretHash) == 0 {
+		return fmt.Errorf("key %q: notifications without the secret hash", id)
+	}
+	res, err := db.db.ExecContext(ctx, `UPDATE keys SET notify_url = ?, notify_secret = ? WHERE id = ? AND secret_hash = ?`,
+		url, sealed, id, secretHash)
+	if err != nil {
+		return fmt.Errorf("sqlite: set key notifications: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return fmt.Errorf("sqlite: %w", err)
+	}
+	if n > 0 {
+		return nil
+	}
+	var one int
+	err = db.db.QueryRowContext(ctx, `SELECT 1 FROM keys WHERE id = ?`, id).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("key %q: %w", id, store.ErrNotFound)
+	}
+	if err != nil {
+		return fmt.Errorf("sqlite: set key notifications: %w", err)
+	}
+	return fmt.Errorf("key %q: secret changed: %w", id, store.ErrConflict)
+}
+
 // RotateKeySecret implements store.Store. One UPDATE reads the hash it
 // replaces and writes the new one, so concurrent rotations serialize: each
 // one's replaced hash is the previous one's new hash.

@@ -199,3 +199,60 @@ func testKeyRotateConcurrent(t *testing.T, s store.Store) {
 		t.Errorf("OldSecretHash %q after SecretHash %q: not the hash a rotation replaced", k.OldSecretHash, k.SecretHash)
 	}
 }
+
+// testKeySetNotify: SetKeyNotify writes the URL and sealed secret while
+// the secret hash is the one given; after a rotation between the read and
+// the write it is refused with ErrConflict and the key is left as the
+// rotation made it.
+func testKeySetNotify(t *testing.T, s store.Store) {
+	mustCreateKey(t, s, newKey("k"))
+	before, err := s.Key(ctx, "k")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetKeyNotify(ctx, "k", "https://hooks.example/", []byte("sealed-k"), before.SecretHash); err != nil {
+		t.Fatalf("SetKeyNotify: %v", err)
+	}
+	k, err := s.Key(ctx, "k")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if k.NotifyURL != "https://hooks.example/" || string(k.NotifySecret) != "sealed-k" {
+		t.Errorf("notifications: %q, sealed %q", k.NotifyURL, k.NotifySecret)
+	}
+	if k.Name != before.Name || k.CallLimit != before.CallLimit || !k.CreatedAt.Equal(before.CreatedAt) {
+		t.Errorf("SetKeyNotify changed the key: %+v, was %+v", k, before)
+	}
+	checkSecrets(t, k, "hash-of-k", "")
+
+	// Read, then a rotation, then the write with the hash read: refused.
+	read, err := s.Key(ctx, "k")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rotated := mustRotate(t, s, "k", rotation("new-k", time.Now().Add(time.Hour)))
+	err = s.SetKeyNotify(ctx, "k", "https://other.example/", []byte("sealed-old-k"), read.SecretHash)
+	if !errors.Is(err, store.ErrConflict) {
+		t.Errorf("SetKeyNotify after a rotation: %v, want ErrConflict", err)
+	}
+	if k, err = s.Key(ctx, "k"); err != nil {
+		t.Fatal(err)
+	}
+	if k.NotifyURL != rotated.NotifyURL || !bytes.Equal(k.NotifySecret, rotated.NotifySecret) ||
+		string(k.NotifySecret) != "sealed-new-k" {
+		t.Errorf("a refused SetKeyNotify changed notifications: %q, sealed %q", k.NotifyURL, k.NotifySecret)
+	}
+	checkSecrets(t, k, "new-k", "hash-of-k")
+
+	// With the new hash it goes through.
+	if err := s.SetKeyNotify(ctx, "k", "https://other.example/", []byte("sealed-new-k2"), []byte("new-k")); err != nil {
+		t.Fatalf("SetKeyNotify with the new hash: %v", err)
+	}
+	if k, _ = s.Key(ctx, "k"); k == nil || k.NotifyURL != "https://other.example/" || string(k.NotifySecret) != "sealed-new-k2" {
+		t.Errorf("after SetKeyNotify with the new hash: %+v", k)
+	}
+
+	if err := s.SetKeyNotify(ctx, "nosuchkey", "https://hooks.example/", []byte("s"), []byte("h")); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("unknown key: %v, want ErrNotFound", err)
+	}
+}

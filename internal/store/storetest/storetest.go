@@ -45,6 +45,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"KeyRotateExpiry", testKeyRotateExpiry},
 		{"KeyRotateTwice", testKeyRotateTwice},
 		{"KeyRotateConcurrent", testKeyRotateConcurrent},
+		{"KeySetNotify", testKeySetNotify},
 		{"VerificationRoundTrip", testVerificationRoundTrip},
 		{"VerificationNotFound", testVerificationNotFound},
 		{"VerificationTokenConflict", testVerificationTokenConflict},
