@@ -74,8 +74,13 @@ func (c *keysNotifyCommand) Run(ctx context.Context, args []string) error {
 	}
 
 	if *off {
-		k.NotifyURL, k.NotifySecret = "", nil
-		if err := d.db.UpdateKey(ctx, k); err != nil {
+		// Conditional on the hash as read, like turning them on: a keys
+		// rotate in between reseals the secret, and is refused here
+		// rather than raced.
+		err := d.db.SetKeyNotify(ctx, k.ID, "", nil, k.SecretHash)
+		if errors.Is(err, store.ErrConflict) {
+			return fmt.Errorf("the secret of key %s changed (keys rotate) while notifications were being turned off; nothing was changed: run again", k.ID)
+		} else if err != nil {
 			return err
 		}
 		fmt.Fprintf(c.Stdout, "notifications of %s are off\n", k.ID)
@@ -252,9 +257,20 @@ func (f notifyFlags) enable(ctx context.Context, d *data, id string, secret auth
 	if err != nil {
 		return err
 	}
-	if k.NotifySecret, err = d.keys.SealSecret(id, secret); err != nil {
+	conflict := fmt.Errorf("the secret of key %s changed (keys rotate) while notifications were being turned on; nothing was changed: run keys notify with the new api_secret", id)
+	if !d.keys.IsCurrent(k, secret) {
+		return conflict
+	}
+	sealed, err := d.keys.SealSecret(id, secret)
+	if err != nil {
 		return err
 	}
-	k.NotifyURL = target
-	return d.db.UpdateKey(ctx, k)
+	// Conditional on the hash of the sealed secret: a rotation since
+	// would otherwise leave notifications signed with a retiring secret.
+	err = d.db.SetKeyNotify(ctx, id, target, sealed, k.SecretHash)
+	if errors.Is(err, store.ErrConflict) {
+		return conflict
+	}
+	return err
+
 }

@@ -137,11 +137,11 @@ func TestRotateReseals(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if k.NotifySecret, err = kr.SealSecret(id, secret); err != nil {
+	sealed, err := kr.SealSecret(id, secret)
+	if err != nil {
 		t.Fatal(err)
 	}
-	k.NotifyURL = "https://hooks.example/"
-	if err := db.UpdateKey(ctx, k); err != nil {
+	if err := db.SetKeyNotify(ctx, id, "https://hooks.example/", sealed, k.SecretHash); err != nil {
 		t.Fatal(err)
 	}
 	plain, _, err := kr.Create(ctx, auth.KeyOptions{Name: "plain"})

@@ -131,13 +131,13 @@ func (e *env) setURL(url string) {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	k.NotifyURL, k.NotifySecret = url, nil
+	var sealed []byte
 	if url != "" {
-		if k.NotifySecret, err = e.keys.SealSecret(e.key, auth.Secret(e.secret)); err != nil {
+		if sealed, err = e.keys.SealSecret(e.key, auth.Secret(e.secret)); err != nil {
 			e.t.Fatal(err)
 		}
 	}
-	if err := e.db.UpdateKey(ctx, k); err != nil {
+	if err := e.db.SetKeyNotify(ctx, k.ID, url, sealed, k.SecretHash); err != nil {
 		e.t.Fatal(err)
 	}
 }

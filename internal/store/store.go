@@ -312,10 +312,15 @@ type Store interface {
 
 	// UpdateKey replaces the settings of the key k.ID with k's: Name,
 	// CanCompare, AllowedIPs, CallLimit, Concurrency, AllowedOrigins,
-	// ResultRetention, NotifyURL, NotifySecret, AllowUploadFallback,
-	// AttemptsPerUUID and RecordAttempts. The secrets (SecretHash,
-	// OldSecretHash, OldSecretUntil), Disabled, Calls, Recorded and
-	// CreatedAt are left alone. Returns ErrNotFound for an unknown ID.
+	// ResultRetention, AllowUploadFallback, AttemptsPerUUID and
+	// RecordAttempts. The secrets (SecretHash, OldSecretHash,
+	// OldSecretUntil), the notification settings (NotifyURL,
+	// NotifySecret), Disabled, Calls, Recorded and CreatedAt are left
+	// alone: notification settings change only through SetKeyNotify,
+	// which is conditional on the secret hash, and RotateKeySecret, so
+	// that writing back a key read before a rotation cannot restore a
+	// NotifySecret sealed with the retiring secret. Returns ErrNotFound
+	// for an unknown ID.
 	UpdateKey(ctx context.Context, k *Key) error
 
 	// SetKeyNotify sets the NotifyURL and NotifySecret of key id to url

@@ -85,7 +85,8 @@ func (db *DB) SetKeyDisabled(ctx context.Context, id string, disabled bool) erro
 	return oneKey(tag.RowsAffected(), id)
 }
 
-// UpdateKey implements store.Store.
+// UpdateKey implements store.Store. It does not write notify_url or
+// notify_secret (see store.Store.UpdateKey).
 func (db *DB) UpdateKey(ctx context.Context, k *store.Key) error {
 	ctx, cancel := db.bound(ctx)
 	defer cancel()
@@ -94,11 +95,11 @@ func (db *DB) UpdateKey(ctx context.Context, k *store.Key) error {
 		return err
 	}
 	tag, err := db.pool.Exec(ctx, `UPDATE keys SET name = $1, can_compare = $2, allowed_ips = $3, call_limit = $4,
-		concurrency = $5, allowed_origins = $6, result_retention_seconds = $7, notify_url = $8, notify_secret = $9,
-		allow_upload_fallback = $10, attempts_per_uuid = $11, record_attempts = $12
-		WHERE id = $13`,
+		concurrency = $5, allowed_origins = $6, result_retention_seconds = $7,
+		allow_upload_fallback = $8, attempts_per_uuid = $9, record_attempts = $10
+		WHERE id = $11`,
 		k.Name, k.CanCompare, s.ips, k.CallLimit, k.Concurrency, s.origins, s.retentionSeconds,
-		k.NotifyURL, k.NotifySecret, k.AllowUploadFallback, s.attemptsPerUUID, k.RecordAttempts, k.ID)
+		k.AllowUploadFallback, s.attemptsPerUUID, k.RecordAttempts, k.ID)
 	if err != nil {
 		return fmt.Errorf("postgres: update key: %w", err)
 	}

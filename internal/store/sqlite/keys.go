@@ -83,18 +83,19 @@ func (db *DB) SetKeyDisabled(ctx context.Context, id string, disabled bool) erro
 	return oneRow(res, id)
 }
 
-// UpdateKey implements store.Store.
+// UpdateKey implements store.Store. It does not write notify_url or
+// notify_secret (see store.Store.UpdateKey).
 func (db *DB) UpdateKey(ctx context.Context, k *store.Key) error {
 	s, err := keySettings(k)
 	if err != nil {
 		return err
 	}
 	res, err := db.db.ExecContext(ctx, `UPDATE keys SET name = ?, can_compare = ?, allowed_ips = ?, call_limit = ?,
-		concurrency = ?, allowed_origins = ?, result_retention_seconds = ?, notify_url = ?, notify_secret = ?,
+		concurrency = ?, allowed_origins = ?, result_retention_seconds = ?,
 		allow_upload_fallback = ?, attempts_per_uuid = ?, record_attempts = ?
 		WHERE id = ?`,
 		k.Name, boolInt(k.CanCompare), s.ips, k.CallLimit, k.Concurrency, s.origins, s.retentionSeconds,
-		k.NotifyURL, k.NotifySecret, boolInt(k.AllowUploadFallback), s.attemptsPerUUID, k.RecordAttempts, k.ID)
+		boolInt(k.AllowUploadFallback), s.attemptsPerUUID, k.RecordAttempts, k.ID)
 	if err != nil {
 		return fmt.Errorf("sqlite: update key: %w", err)
 	}

@@ -201,8 +201,7 @@ func testNotifyFollowsKey(t *testing.T, s store.Store) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	k.NotifyURL, k.NotifySecret = hookURL, []byte("sealed")
-	if err := s.UpdateKey(ctx, k); err != nil {
+	if err := s.SetKeyNotify(ctx, k.ID, hookURL, []byte("sealed"), k.SecretHash); err != nil {
 		t.Fatal(err)
 	}
 	finish(t, s, "after", store.StatusFailed, at)
@@ -211,8 +210,7 @@ func testNotifyFollowsKey(t *testing.T, s store.Store) {
 		t.Fatalf("claimed %v, want only the verification that ended after notifications were turned on", sortedTokens(got))
 	}
 
-	k.NotifyURL, k.NotifySecret = "", nil
-	if err := s.UpdateKey(ctx, k); err != nil {
+	if err := s.SetKeyNotify(ctx, k.ID, "", nil, k.SecretHash); err != nil {
 		t.Fatal(err)
 	}
 	got = claimTokens(t, s, at.Add(2*time.Hour))

@@ -46,13 +46,16 @@ func testUpdateKey(t *testing.T, s store.Store) {
 	if err := s.CreateVerification(ctx, newVerification("before", "k")); err != nil {
 		t.Fatal(err)
 	}
+	if err := s.SetKeyNotify(ctx, "k", "https://h.example/n", []byte("sealed"), []byte("hash-of-k")); err != nil {
+		t.Fatal(err)
+	}
 	k, err := s.Key(ctx, "k")
 	if err != nil {
 		t.Fatal(err)
 	}
 	k.Name, k.CallLimit, k.ResultRetention = "renamed", 7, 2*time.Hour
-	k.NotifyURL, k.NotifySecret = "https://h.example/n", []byte("sealed")
-	k.Calls, k.Disabled, k.SecretHash = 999, true, []byte("other") // not settings: ignored
+	k.NotifyURL, k.NotifySecret = "https://other.example/", []byte("stale") // SetKeyNotify's: ignored
+	k.Calls, k.Disabled, k.SecretHash = 999, true, []byte("other")          // not settings: ignored
 	if err := s.UpdateKey(ctx, k); err != nil {
 		t.Fatal(err)
 	}
@@ -66,6 +69,17 @@ func testUpdateKey(t *testing.T, s store.Store) {
 	}
 	if got.Calls != 1 || got.Disabled || string(got.SecretHash) != "hash-of-k" {
 		t.Errorf("UpdateKey changed Calls/Disabled/SecretHash: %+v", got)
+	}
+	// Nor can it turn notifications off.
+	got.NotifyURL, got.NotifySecret = "", nil
+	if err := s.UpdateKey(ctx, got); err != nil {
+		t.Fatal(err)
+	}
+	if got, err = s.Key(ctx, "k"); err != nil {
+		t.Fatal(err)
+	}
+	if got.NotifyURL != "https://h.example/n" || string(got.NotifySecret) != "sealed" {
+		t.Errorf("UpdateKey turned notifications off: %q, sealed %q", got.NotifyURL, got.NotifySecret)
 	}
 	if err := s.UpdateKey(ctx, newKey("nope")); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("UpdateKey of unknown key: %v", err)

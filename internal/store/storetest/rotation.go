@@ -116,6 +116,19 @@ func testKeyRotate(t *testing.T, s store.Store) {
 	}
 	checkSecrets(t, k, "new-hooked", "hash-of-hooked")
 
+	// Nor can writing back the key as read before the rotation (keys set
+	// racing keys rotate) restore the sealed retiring secret.
+	if err := s.UpdateKey(ctx, before); err != nil {
+		t.Fatal(err)
+	}
+	if k, err = s.Key(ctx, "hooked"); err != nil {
+		t.Fatal(err)
+	}
+	if string(k.NotifySecret) != "sealed-new-hooked" || k.NotifyURL != "https://hooks.example/" {
+		t.Errorf("UpdateKey of the key read before the rotation: notifications %q, sealed %q; want the resealed secret",
+			k.NotifyURL, k.NotifySecret)
+	}
+
 	if err := s.RotateKeySecret(ctx, "nosuchkey", rotation("x", until)); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("unknown key: %v, want ErrNotFound", err)
 	}
