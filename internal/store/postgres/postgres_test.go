@@ -526,15 +526,24 @@ func TestDeleteKeyWhileFinishing(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	deleteKeyDuring(t, db, dsn, count, "blobs", func(i int) {
+		err := db.FinishVerification(ctx, fmt.Sprintf("tok-%02d", i), &store.Outcome{Status: store.StatusOK,
+			Images: [][]byte{[]byte("best 1"), []byte("best 2")}, At: t0.Add(time.Minute)})
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("finish: %v", err)
+		}
+	})
+}
+
+// deleteKeyDuring runs work(0) … work(count-1) concurrently with the
+// deletion of key "k", started halfway, and then requires table to be
+// empty: nothing the work wrote for the key may outlive its deletion.
+func deleteKeyDuring(t *testing.T, db *postgres.DB, dsn string, count int, table string, work func(i int)) {
+	t.Helper()
+	ctx := context.Background()
 	var wg sync.WaitGroup
 	for i := range count {
-		wg.Go(func() {
-			err := db.FinishVerification(ctx, fmt.Sprintf("tok-%02d", i), &store.Outcome{Status: store.StatusOK,
-				Images: [][]byte{[]byte("best 1"), []byte("best 2")}, At: t0.Add(time.Minute)})
-			if err != nil && !errors.Is(err, store.ErrNotFound) {
-				t.Errorf("finish: %v", err)
-			}
-		})
+		wg.Go(func() { work(i) })
 		if i == count/2 {
 			wg.Go(func() {
 				if err := db.DeleteKey(ctx, "k"); err != nil {
@@ -545,11 +554,11 @@ func TestDeleteKeyWhileFinishing(t *testing.T) {
 	}
 	wg.Wait()
 	var left int
-	if err := connect(t, dsn).QueryRow(ctx, `SELECT count(*) FROM blobs`).Scan(&left); err != nil {
+	if err := connect(t, dsn).QueryRow(ctx, `SELECT count(*) FROM `+table).Scan(&left); err != nil {
 		t.Fatal(err)
 	}
 	if left != 0 {
-		t.Fatalf("%d blobs left after the key was deleted", left)
+		t.Fatalf("%d rows of %s left after the key was deleted", left, table)
 	}
 }
 
@@ -646,32 +655,14 @@ func TestDeleteKeyWhileCountingAttempts(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	var wg sync.WaitGroup
-	for i := range count {
-		wg.Go(func() {
-			for range 3 {
-				_, err := db.CountAttempt(ctx, fmt.Sprintf("tok-%02d", i), t0.Add(time.Minute))
-				if err != nil && !errors.Is(err, store.ErrNotFound) {
-					t.Errorf("CountAttempt: %v", err)
-				}
+	deleteKeyDuring(t, db, dsn, count, "subject_attempts", func(i int) {
+		for range 3 {
+			_, err := db.CountAttempt(ctx, fmt.Sprintf("tok-%02d", i), t0.Add(time.Minute))
+			if err != nil && !errors.Is(err, store.ErrNotFound) {
+				t.Errorf("CountAttempt: %v", err)
 			}
-		})
-		if i == count/2 {
-			wg.Go(func() {
-				if err := db.DeleteKey(ctx, "k"); err != nil {
-					t.Errorf("DeleteKey: %v", err)
-				}
-			})
 		}
-	}
-	wg.Wait()
-	var left int
-	if err := connect(t, dsn).QueryRow(ctx, `SELECT count(*) FROM subject_attempts`).Scan(&left); err != nil {
-		t.Fatal(err)
-	}
-	if left != 0 {
-		t.Fatalf("%d subject attempts left after the key was deleted", left)
-	}
+	})
 }
 
 // The read races of the conformance suite with two nodes (stores with
