@@ -56,7 +56,7 @@ type serveCommand struct {
 // Run implements command.
 func (c *serveCommand) Run(ctx context.Context, args []string) error {
 	fs := c.newFlagSet("glint serve", "glint serve [--listen ADDR] [--data DIR] [--models DIR] [flags]")
-	listen := fs.String("listen", c.env("GLINT_LISTEN", "127.0.0.1:8080"), "`address` to listen on (env GLINT_LISTEN)")
+	listen := fs.String("listen", "127.0.0.1:8080", "`address` to listen on")
 	dataOpts := addDataFlags(fs, c.env, "data `directory`: database and secret pepper (env GLINT_DATA)")
 	modelsDir := fs.String("models", c.env("GLINT_MODELS", "./models"), "face model `directory` (env GLINT_MODELS)")
 	calibration := fs.String("calibration", c.env("GLINT_CALIBRATION", ""), "calibration `file` written by glint calibrate --out, replacing the one embedded for the model (env GLINT_CALIBRATION)")
@@ -65,10 +65,10 @@ func (c *serveCommand) Run(ctx context.Context, args []string) error {
 	insecure := fs.Bool("insecure-http", false, "allow plain HTTP on a non-loopback address (behind a TLS-terminating proxy)")
 	trusted := fs.String("trusted-proxy", "", "comma-separated `CIDRs` of proxies whose X-Forwarded-For is trusted")
 	keepRefs := fs.Bool("keep-reference-images", false, "store uploaded reference photos with each verification (audit)")
-	sdkHost := fs.String("sdk-host", c.env("GLINT_SDK_HOST", ""), "host `name` whose / also serves the capture channel, for SDKs given host \"wss://NAME\" (env GLINT_SDK_HOST)")
+	sdkHost := fs.String("sdk-host", "", "host `name` whose / also serves the capture channel, for SDKs given host \"wss://NAME\"")
 	addrAttempts := fs.Int("address-attempts", 10, "capture attempts one client address may begin at once, over every token (`n`); behind a NAT shared by many people, raise it")
 	addrRefill := fs.Duration("address-attempt-interval", time.Minute, "how often a client address gets back one capture attempt (`duration`)")
-	metricsListen := fs.String("metrics-listen", c.env("GLINT_METRICS_LISTEN", ""), "`address` to serve Prometheus /metrics on, plain HTTP, nothing else (env GLINT_METRICS_LISTEN); keep it off the public network")
+	metricsListen := fs.String("metrics-listen", "", "`address` to serve Prometheus /metrics on, plain HTTP, nothing else; keep it off the public network")
 	publicMetrics := fs.Bool("public-metrics", false, "also serve /metrics on --listen, to anyone who reaches the API")
 	notifyPrivate := fs.Bool("notify-allow-private", false, "let result notifications reach loopback, private and link-local addresses (a receiver on this machine or network)")
 	if err := flagsFromEnv(fs, func(name string) string { return c.env(name, "") }); err != nil {
